@@ -1,0 +1,172 @@
+//! Options and helpers shared by subcommands: finding the study, opening
+//! (or first building) the index, printing diagnostics, exit codes.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::index::{self, IndexOptions, IndexReport, Opened};
+use crate::study::Study;
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// When stdout is a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Global options, resolved.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// `--study`.
+    pub study: Option<std::path::PathBuf>,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// Colour stdout.
+    pub color: bool,
+}
+
+impl Ctx {
+    /// Resolves global options.
+    pub fn new(cli: &super::Cli) -> Ctx {
+        let color = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        Ctx {
+            study: cli.study.clone(),
+            quiet: cli.quiet,
+            color,
+        }
+    }
+
+    /// Finds the study.
+    pub fn study(&self) -> Result<Study> {
+        let cwd = std::env::current_dir()?;
+        Ok(Study::locate(self.study.as_deref(), &cwd)?)
+    }
+
+    /// Prints a message on stderr unless quiet.
+    pub fn note(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Prints warnings on stderr unless quiet.
+    pub fn warn_all(&self, warnings: &[Diagnostic]) {
+        if !self.quiet {
+            for w in warnings {
+                eprint!("{w}");
+            }
+        }
+    }
+
+    /// Opens the index, building it first if there is none yet.
+    pub fn open_index(&self, study: &Study) -> Result<Opened> {
+        if let Some(o) = index::open(study)? {
+            return Ok(o);
+        }
+        self.note("no index yet: building it (run `qualdex index` after changing transcripts)");
+        let report = index::update(
+            study,
+            &IndexOptions {
+                quiet: self.quiet,
+                ..Default::default()
+            },
+        )?;
+        self.print_report(&report);
+        index::open(study)?
+            .ok_or_else(|| anyhow::anyhow!("the index could not be opened after building it"))
+    }
+
+    /// Summarises an index run on stderr.
+    pub fn print_report(&self, r: &IndexReport) {
+        self.warn_all(&r.warnings);
+        if self.quiet {
+            return;
+        }
+        let unchanged = r.total.saturating_sub(r.added.len() + r.changed.len());
+        let what = if r.rebuilt {
+            "built the index"
+        } else {
+            "updated the index"
+        };
+        eprintln!(
+            "{what}: {} ({} added, {} changed, {} removed, {unchanged} unchanged; read {}) in {:.2} s",
+            count(r.total, "document"),
+            r.added.len(),
+            r.changed.len(),
+            r.removed.len(),
+            count(r.reread, "file"),
+            r.seconds
+        );
+        if r.added.len() + r.changed.len() + r.removed.len() <= 10 {
+            for p in &r.added {
+                eprintln!("  added    {p}");
+            }
+            for p in &r.changed {
+                eprintln!("  changed  {p}");
+            }
+            for p in &r.removed {
+                eprintln!("  removed  {p}");
+            }
+        }
+        if !r.skipped.is_empty() {
+            let n: usize = r.skipped.values().sum();
+            let list: Vec<String> = r
+                .skipped
+                .iter()
+                .map(|(e, n)| format!("{e} ({n})"))
+                .collect();
+            eprintln!(
+                "skipped {} with unknown extensions: {} (qualdex reads .txt, .md, .vtt, .srt, .docx)",
+                count(n, "file"),
+                list.join(", ")
+            );
+        }
+    }
+}
+
+/// "1 file", "3 files".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Prints an error and returns exit code 2 (0 for a closed pipe).
+pub fn report_error(e: &anyhow::Error) -> ExitCode {
+    for cause in e.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return ExitCode::SUCCESS;
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    if let Some(d) = e.downcast_ref::<Diagnostics>() {
+        let _ = write!(err, "{d}");
+    } else if let Some(d) = e.downcast_ref::<Diagnostic>() {
+        let _ = write!(err, "{d}");
+    } else {
+        let _ = writeln!(err, "error: {e:#}");
+    }
+    ExitCode::from(2)
+}
+
+/// Standard output, buffered.
+pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}

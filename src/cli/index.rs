@@ -1,0 +1,40 @@
+//! `qualdex index`: build or update the index.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::index::{self, IndexOptions};
+
+/// Build or update the index.
+///
+/// Only files whose size, modification time or content changed are re-read;
+/// deleted files are dropped. The index is a cache: deleting it loses nothing.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  qualdex index                 update after editing transcripts\n  qualdex index --rebuild       start again from the files\n  qualdex index --lossy         accept files that are not valid UTF-8"
+)]
+pub struct Args {
+    /// Replace bytes that are not valid UTF-8 with U+FFFD instead of failing.
+    #[arg(long)]
+    pub lossy: bool,
+    /// Rebuild from scratch.
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// Runs `index`.
+pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
+    let study = ctx.study()?;
+    let report = index::update(
+        &study,
+        &IndexOptions {
+            lossy: args.lossy,
+            quiet: ctx.quiet,
+            rebuild: args.rebuild,
+        },
+    )?;
+    ctx.print_report(&report);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,93 @@
+//! The command line: argument definitions and dispatch, one file per
+//! subcommand (`Args` + `run`). Clap structs stop here: each subcommand
+//! resolves its arguments into library calls.
+//!
+//! Exit codes: 0 success, 1 a search found nothing, 2 an error. A closed pipe
+//! (`qualdex search ... | head`) is success.
+
+mod common;
+mod corpus;
+mod index;
+mod init;
+mod run;
+mod search;
+mod text;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use common::Ctx;
+
+const EXAMPLES: &str = "\
+Examples:
+  qualdex init my-study              scaffold a study folder
+  qualdex index                      index the transcripts (incremental)
+  qualdex search '\"revenue model\" AND case:Alfa'
+  qualdex search 'risk*' --by side   hits per attribute value
+  qualdex corpus --by role           the data-collection table
+  qualdex run corpus/global-service-networks
+                                     index and print a study's tables";
+
+/// Index interview transcripts, search them with their evidence, and build
+/// the cross-case tables of a multi-case study.
+#[derive(Debug, Parser)]
+#[command(name = "qualdex", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    /// The study folder (or its qualdex.yaml); default: the nearest one at or above the current folder.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub study: Option<std::path::PathBuf>,
+    /// No progress bars or summaries on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = common::ColorChoice::Auto)]
+    pub color: common::ColorChoice,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scaffold a study: qualdex.yaml, corpus/, codebooks/, codings/.
+    Init(init::Args),
+    /// Build or update the index (only changed files are re-read).
+    Index(index::Args),
+    /// Search passages, with document, case, speaker and offsets.
+    Search(search::Args),
+    /// Print a document's plain text, the text all offsets refer to.
+    Text(text::Args),
+    /// The data-collection table: documents, informants, turns, words per case.
+    Corpus(corpus::Args),
+    /// Index a study and regenerate the tables its qualdex.yaml declares.
+    Run(run::Args),
+}
+
+/// Parses arguments, runs the command, maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Ctx::new(&cli);
+    let result = match &cli.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Index(a) => index::run(&ctx, a),
+        Command::Search(a) => search::run(&ctx, a),
+        Command::Text(a) => text::run(&ctx, a),
+        Command::Corpus(a) => corpus::run(&ctx, a),
+        Command::Run(a) => run::run(&ctx, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => common::report_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

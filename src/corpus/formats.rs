@@ -1,0 +1,299 @@
+//! Structured transcript formats: WebVTT, SubRip and Word (.docx).
+//!
+//! Each is turned into a plain text with one `Speaker: text` line per cue or
+//! paragraph (just `text` when no speaker is known); `qualdex text` prints
+//! exactly this text and all offsets refer to it. Speaker detection then runs
+//! on that text like on any transcript, with VTT voices as known speakers.
+
+use std::io::Read;
+use std::path::Path;
+
+use quick_xml::events::Event;
+
+use crate::diag::Diagnostic;
+
+/// One cue or paragraph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The speaker, when the format names one (VTT `<v>` voice).
+    pub speaker: Option<String>,
+    /// Cue start time.
+    pub timestamp: Option<String>,
+    /// The text, on one line.
+    pub text: String,
+}
+
+/// Extracted plain text, per-line timestamps and the voices the format named.
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    /// One line per record.
+    pub text: String,
+    /// Timestamp per line.
+    pub line_times: Vec<Option<String>>,
+    /// Speakers named by the format itself.
+    pub voices: Vec<String>,
+}
+
+/// Joins records into the canonical plain text.
+pub fn assemble(records: &[Record]) -> Extracted {
+    let mut out = Extracted::default();
+    for r in records {
+        let text = r.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() {
+            continue;
+        }
+        match &r.speaker {
+            Some(s) => {
+                out.text.push_str(s);
+                out.text.push_str(": ");
+                if !out.voices.contains(s) {
+                    out.voices.push(s.clone());
+                }
+            }
+            None => {}
+        }
+        out.text.push_str(&text);
+        out.text.push('\n');
+        out.line_times.push(r.timestamp.clone());
+    }
+    out
+}
+
+fn unescape_entities(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+        .replace("&lrm;", "")
+        .replace("&rlm;", "")
+        .replace("&amp;", "&")
+}
+
+/// Splits a cue payload into (voice, text) pieces and strips markup tags.
+fn cue_payload(payload: &str) -> Vec<(Option<String>, String)> {
+    let mut pieces: Vec<(Option<String>, String)> = Vec::new();
+    let mut voice: Option<String> = None;
+    let mut buf = String::new();
+    let mut rest = payload;
+    while let Some(lt) = rest.find('<') {
+        buf.push_str(&rest[..lt]);
+        let Some(gt) = rest[lt..].find('>') else {
+            buf.push_str(&rest[lt..]);
+            rest = "";
+            break;
+        };
+        let tag = &rest[lt + 1..lt + gt];
+        if let Some(v) = tag
+            .strip_prefix('v')
+            .filter(|t| t.starts_with([' ', '.', '\t']))
+        {
+            if !buf.trim().is_empty() {
+                pieces.push((voice.clone(), std::mem::take(&mut buf)));
+            }
+            buf.clear();
+            // `<v.class Name>`: skip classes, keep the annotation.
+            let name = v
+                .split_once(char::is_whitespace)
+                .map_or("", |(_, n)| n)
+                .trim();
+            voice = if name.is_empty() {
+                None
+            } else {
+                Some(unescape_entities(name))
+            };
+        }
+        rest = &rest[lt + gt + 1..];
+    }
+    buf.push_str(rest);
+    if !buf.trim().is_empty() {
+        pieces.push((voice, buf));
+    }
+    pieces
+        .into_iter()
+        .map(|(v, t)| (v, unescape_entities(t.trim())))
+        .collect()
+}
+
+/// Parses WebVTT.
+pub fn parse_vtt(path: &Path, text: &str) -> Result<Vec<Record>, Diagnostic> {
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('\u{feff}');
+    if !first.starts_with("WEBVTT") {
+        return Err(Diagnostic::error(
+            "not a WebVTT file: the first line must start with `WEBVTT`",
+        )
+        .in_file(path)
+        .at(1, 1)
+        .with_source_from(text, 6)
+        .with_help("add a first line `WEBVTT`, or rename the file if it is not a subtitle file"));
+    }
+    Ok(parse_cues(text, "."))
+}
+
+/// Parses SubRip (.srt).
+pub fn parse_srt(path: &Path, text: &str) -> Result<Vec<Record>, Diagnostic> {
+    if !text.contains("-->") && !text.trim().is_empty() {
+        return Err(
+            Diagnostic::error("not a SubRip file: no `-->` timing line found")
+                .in_file(path)
+                .with_help(
+                    "SubRip cues look like `1`, `00:00:01,000 --> 00:00:04,000`, then the text",
+                ),
+        );
+    }
+    Ok(parse_cues(text, ","))
+}
+
+/// Cue blocks: an optional id line, a timing line with `-->`, payload lines.
+fn parse_cues(text: &str, _frac: &str) -> Vec<Record> {
+    let mut records = Vec::new();
+    let mut block: Vec<&str> = Vec::new();
+    let mut flush = |block: &mut Vec<&str>| {
+        if let Some(t) = block.iter().position(|l| l.contains("-->")) {
+            let start = block[t]
+                .split("-->")
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let payload = block[t + 1..].join("\n");
+            for (voice, text) in cue_payload(&payload) {
+                let speaker = voice;
+                records.push(Record {
+                    speaker,
+                    timestamp: Some(start.clone()),
+                    text,
+                });
+            }
+        }
+        block.clear();
+    };
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            flush(&mut block);
+        } else {
+            block.push(line);
+        }
+    }
+    flush(&mut block);
+    records
+}
+
+/// Reads paragraphs from a .docx (Office Open XML) file.
+pub fn parse_docx(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, Diagnostic> {
+    let bad = |why: String| {
+        Diagnostic::error(format!("cannot read the Word document: {why}"))
+            .in_file(path)
+            .with_help("save it again from Word or LibreOffice as .docx, or export it as .txt")
+    };
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .map_err(|_| bad("it has no word/document.xml part".into()))?
+        .read_to_string(&mut xml)
+        .map_err(|e| bad(e.to_string()))?;
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut records = Vec::new();
+    let mut para = String::new();
+    let mut in_text = false;
+    let mut depth_p = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => match e.local_name().as_ref() {
+                "p" => {
+                    depth_p += 1;
+                }
+                "t" => in_text = true,
+                "tab" => para.push('\t'),
+                "br" | "cr" => para.push(' '),
+                _ => {}
+            },
+            Ok(Event::Empty(e)) => match e.local_name().as_ref() {
+                "tab" => para.push('\t'),
+                "br" | "cr" => para.push(' '),
+                _ => {}
+            },
+            Ok(Event::Text(t)) if in_text => {
+                let s = t.xml10_content();
+                para.push_str(&s);
+            }
+            Ok(Event::GeneralRef(r)) if in_text => {
+                let name: String = AsRef::<str>::as_ref(&r).to_string();
+                let s = match name.as_str() {
+                    "amp" => "&".to_string(),
+                    "lt" => "<".to_string(),
+                    "gt" => ">".to_string(),
+                    "quot" => "\"".to_string(),
+                    "apos" => "'".to_string(),
+                    n => n
+                        .strip_prefix("#x")
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .or_else(|| n.strip_prefix('#').and_then(|d| d.parse().ok()))
+                        .and_then(char::from_u32)
+                        .map(String::from)
+                        .unwrap_or_default(),
+                };
+                para.push_str(&s);
+            }
+            Ok(Event::End(e)) => match e.local_name().as_ref() {
+                "t" => in_text = false,
+                "p" => {
+                    depth_p = depth_p.saturating_sub(1);
+                    if depth_p == 0 {
+                        records.push(Record {
+                            speaker: None,
+                            timestamp: None,
+                            text: std::mem::take(&mut para),
+                        });
+                    }
+                }
+                _ => {}
+            },
+            Ok(Event::Eof) => break,
+            Err(e) => return Err(bad(format!("malformed XML: {e}"))),
+            _ => {}
+        }
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vtt_voices_and_markup() {
+        let t = "WEBVTT\n\nNOTE a comment\n\n1\n00:00:01.000 --> 00:00:04.000\n<v Interviewer>Hello &amp; welcome</v>\n\n00:00:05.000 --> 00:00:09.000\n<v.loud José Núñez>We <i>never</i>\nagreed.\n";
+        let r = parse_vtt(Path::new("a.vtt"), t).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].speaker.as_deref(), Some("Interviewer"));
+        assert_eq!(r[0].text, "Hello & welcome");
+        assert_eq!(r[1].speaker.as_deref(), Some("José Núñez"));
+        let x = assemble(&r);
+        assert_eq!(
+            x.text,
+            "Interviewer: Hello & welcome\nJosé Núñez: We never agreed.\n"
+        );
+        assert_eq!(x.line_times[1].as_deref(), Some("00:00:05.000"));
+    }
+
+    #[test]
+    fn vtt_requires_header() {
+        assert!(parse_vtt(Path::new("a.vtt"), "1\n00:00 --> 00:01\nx\n").is_err());
+    }
+
+    #[test]
+    fn srt_cues() {
+        let t = "1\r\n00:00:01,000 --> 00:00:02,000\r\nAnna: first line\r\nsecond line\r\n\r\n2\r\n00:00:03,000 --> 00:00:04,000\r\nBo: reply\r\n";
+        let r = parse_srt(Path::new("a.srt"), t).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            assemble(&r).text,
+            "Anna: first line second line\nBo: reply\n"
+        );
+    }
+}

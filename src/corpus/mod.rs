@@ -1,0 +1,496 @@
+//! Corpus ingestion: transcript files to documents, speaker turns and units.
+//!
+//! A [`Document`] holds the plain text that every offset refers to (the file
+//! itself for .txt/.md, BOM excluded; the extracted `Speaker: text` lines for
+//! .vtt/.srt/.docx), its attributes, and its units (sentences, paragraphs,
+//! turns, the whole body) with character offsets counted in Unicode scalar
+//! values, as REFI-QDA does. This module reads files; it never indexes.
+
+pub mod attributes;
+pub mod decode;
+pub mod formats;
+pub mod frontmatter;
+pub mod turns;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::study::UnitKind;
+use attributes::Sheets;
+use turns::{ParagraphMode, SpeakerRules};
+
+/// Transcript formats qualdex reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Plain text.
+    Txt,
+    /// Markdown.
+    Md,
+    /// WebVTT subtitles.
+    Vtt,
+    /// SubRip subtitles.
+    Srt,
+    /// Word document.
+    Docx,
+}
+
+impl Format {
+    /// The format for a file name, by extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "txt" | "text" => Some(Format::Txt),
+            "md" | "markdown" => Some(Format::Md),
+            "vtt" => Some(Format::Vtt),
+            "srt" => Some(Format::Srt),
+            "docx" => Some(Format::Docx),
+            _ => None,
+        }
+    }
+}
+
+/// A file found in the corpus folder.
+#[derive(Debug, Clone)]
+pub struct FoundFile {
+    /// Path relative to the corpus root, forward slashes.
+    pub rel: String,
+    /// Path on disk.
+    pub abs: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch (0 if unknown).
+    pub mtime_ns: u128,
+    /// Format.
+    pub format: Format,
+}
+
+/// Files found in the corpus, in path order, and how many were skipped.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Transcripts in path order.
+    pub files: Vec<FoundFile>,
+    /// Files skipped for an unknown extension, by extension.
+    pub skipped: BTreeMap<String, usize>,
+}
+
+/// Lists transcripts under `root` (nested folders; hidden ones skipped).
+pub fn discover(root: &Path) -> Result<Discovery, Diagnostics> {
+    let mut out = Discovery::default();
+    let walker = walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            Diagnostics::from(
+                Diagnostic::error(format!("cannot list the corpus folder: {e}")).in_file(root),
+            )
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel_path = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let rel = rel_path.to_string_lossy().replace('\\', "/");
+        if attributes::SHEET_NAMES.contains(&rel.as_str()) {
+            continue;
+        }
+        let Some(format) = Format::from_path(entry.path()) else {
+            let ext = entry.path().extension().map_or_else(
+                || "(none)".to_string(),
+                |e| format!(".{}", e.to_string_lossy().to_lowercase()),
+            );
+            *out.skipped.entry(ext).or_default() += 1;
+            continue;
+        };
+        let meta = entry.metadata().map_err(|e| {
+            Diagnostics::from(Diagnostic::error(format!("cannot read: {e}")).in_file(entry.path()))
+        })?;
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        out.files.push(FoundFile {
+            rel,
+            abs: entry.path().to_path_buf(),
+            size: meta.len(),
+            mtime_ns,
+            format,
+        });
+    }
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+/// A unit of text: sentence, paragraph, turn or the whole body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Kind of unit.
+    pub kind: UnitKind,
+    /// Id within the document, e.g. `p12` (stable for the same text).
+    pub id: String,
+    /// Start, in characters, into the document's plain text.
+    pub start: usize,
+    /// End (exclusive), in characters.
+    pub end: usize,
+    /// The turn this unit lies in (0-based), if any.
+    pub turn: Option<usize>,
+    /// The speaker, if the unit lies in a labelled turn.
+    pub speaker: Option<String>,
+    /// True when the words are a respondent's (a labelled, non-interviewer turn).
+    pub respondent: bool,
+    /// The turn's timestamp, if the transcript gives one.
+    pub timestamp: Option<String>,
+    /// Start byte in the plain text (for slicing without recounting).
+    #[serde(skip)]
+    pub byte_start: usize,
+    /// End byte in the plain text.
+    #[serde(skip)]
+    pub byte_end: usize,
+}
+
+/// A parsed transcript.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Path relative to the corpus root, forward slashes.
+    pub path: String,
+    /// Format.
+    pub format: Format,
+    /// The plain text all offsets refer to.
+    pub text: String,
+    /// Attributes from the file itself (front matter).
+    pub front_matter: BTreeMap<String, String>,
+    /// Units, in document order within each kind.
+    pub units: Vec<Unit>,
+    /// Content hash of the file's bytes.
+    pub hash: String,
+    /// Words in all turns.
+    pub words: usize,
+    /// Labelled turns.
+    pub turns: usize,
+}
+
+/// Options that change how files are read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Replace invalid UTF-8 instead of failing.
+    pub lossy: bool,
+    /// Speaker conventions.
+    pub speakers: SpeakerRules,
+}
+
+/// Reads and parses one transcript.
+pub fn read_document(file: &FoundFile, opts: &ReadOptions) -> Result<Document, Diagnostics> {
+    let bytes = std::fs::read(&file.abs).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(format!("cannot read: {e}")).in_file(&file.abs))
+    })?;
+    parse_document(&file.rel, &file.abs, file.format, &bytes, opts)
+}
+
+/// Parses a transcript's bytes. `shown` is the path used in messages.
+pub fn parse_document(
+    rel: &str,
+    shown: &Path,
+    format: Format,
+    bytes: &[u8],
+    opts: &ReadOptions,
+) -> Result<Document, Diagnostics> {
+    let hash = blake3::hash(bytes).to_hex().to_string();
+    let mut rules = opts.speakers.clone();
+    let (text, front_matter, body_start, mode, line_times) = match format {
+        Format::Txt | Format::Md => {
+            let text = decode::decode(shown, bytes, opts.lossy)?;
+            let fm = frontmatter::parse(shown, &text)?;
+            (
+                text,
+                fm.attributes,
+                fm.body_start,
+                ParagraphMode::BlankLines,
+                None,
+            )
+        }
+        Format::Vtt | Format::Srt | Format::Docx => {
+            let records = match format {
+                Format::Docx => formats::parse_docx(shown, bytes)?,
+                Format::Vtt => {
+                    formats::parse_vtt(shown, &decode::decode(shown, bytes, opts.lossy)?)?
+                }
+                _ => formats::parse_srt(shown, &decode::decode(shown, bytes, opts.lossy)?)?,
+            };
+            let x = formats::assemble(&records);
+            rules.known.extend(x.voices.iter().cloned());
+            (
+                x.text,
+                BTreeMap::new(),
+                0,
+                ParagraphMode::EachLine,
+                Some(x.line_times),
+            )
+        }
+    };
+    let raw = turns::segment(&text, body_start, mode, &rules, line_times.as_deref());
+    let map = CharMap::new(&text);
+    let mut units = Vec::new();
+    let (mut s_n, mut p_n) = (0usize, 0usize);
+    let mut words = 0usize;
+    let mut labelled = 0usize;
+    for (ti, t) in raw.iter().enumerate() {
+        let respondent = t.label.as_deref().is_some_and(|l| !rules.is_interviewer(l));
+        if t.speaker.is_some() {
+            labelled += 1;
+        }
+        let first = t.paragraphs[0].0;
+        let last = t.paragraphs[t.paragraphs.len() - 1].1;
+        let mk = |kind: UnitKind, id: String, s: usize, e: usize| Unit {
+            kind,
+            id,
+            start: map.char_at(s),
+            end: map.char_at(e),
+            turn: Some(ti),
+            speaker: t.speaker.clone(),
+            respondent,
+            timestamp: t.timestamp.clone(),
+            byte_start: s,
+            byte_end: e,
+        };
+        units.push(mk(UnitKind::Turn, format!("t{}", ti + 1), first, last));
+        for &(ps, pe) in &t.paragraphs {
+            p_n += 1;
+            let para = &text[ps..pe];
+            words += para.unicode_words().count();
+            units.push(mk(UnitKind::Paragraph, format!("p{p_n}"), ps, pe));
+            for (off, sentence) in para.split_sentence_bound_indices() {
+                let trimmed = sentence.trim();
+                if trimmed.is_empty() {
+                    continue;
+                }
+                let lead = sentence.len() - sentence.trim_start().len();
+                let ss = ps + off + lead;
+                s_n += 1;
+                units.push(mk(
+                    UnitKind::Sentence,
+                    format!("s{s_n}"),
+                    ss,
+                    ss + trimmed.len(),
+                ));
+            }
+        }
+    }
+    if let (Some(f), Some(l)) = (raw.first(), raw.last()) {
+        let s = f.paragraphs[0].0;
+        let e = l.paragraphs[l.paragraphs.len() - 1].1;
+        units.push(Unit {
+            kind: UnitKind::Document,
+            id: "d".into(),
+            start: map.char_at(s),
+            end: map.char_at(e),
+            turn: None,
+            speaker: None,
+            respondent: false,
+            timestamp: None,
+            byte_start: s,
+            byte_end: e,
+        });
+    }
+    Ok(Document {
+        path: rel.to_string(),
+        format,
+        text,
+        front_matter,
+        units,
+        hash,
+        words,
+        turns: labelled,
+    })
+}
+
+/// Merges a document's attributes by precedence: front matter, then
+/// `documents.csv`, then `cases.csv`, then the parent folder for `case`.
+/// Returns the attributes and warnings for conflicting values.
+pub fn resolve_attributes(
+    path: &str,
+    front_matter: &BTreeMap<String, String>,
+    sheets: &Sheets,
+) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
+    let mut warnings = Vec::new();
+    let mut attrs = BTreeMap::new();
+    let doc_row = sheets.documents.rows.get(path);
+    let case = front_matter
+        .get("case")
+        .or_else(|| doc_row.and_then(|r| r.get("case")))
+        .cloned()
+        .unwrap_or_else(|| folder_case(path));
+    if let Some(row) = sheets.cases.rows.get(&case) {
+        attrs.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    if let Some(row) = doc_row {
+        attrs.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (k, v) in front_matter {
+            if let Some(other) = row.get(k)
+                && other != v
+            {
+                warnings.push(Diagnostic::warning(format!(
+                    "`{path}`: attribute `{k}` is `{v}` in front matter but `{other}` in documents.csv; front matter wins"
+                )));
+            }
+        }
+    }
+    attrs.extend(front_matter.iter().map(|(k, v)| (k.clone(), v.clone())));
+    attrs.insert("case".into(), case);
+    (attrs, warnings)
+}
+
+/// The case of a document without one: its parent folder's name (or `(root)`).
+pub fn folder_case(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, _)) => dir.rsplit('/').next().unwrap_or(dir).to_string(),
+        None => "(root)".to_string(),
+    }
+}
+
+/// Byte offset to character offset, for one text.
+pub struct CharMap {
+    table: Option<Vec<u32>>,
+}
+
+impl CharMap {
+    /// Builds the map; ASCII texts need no table.
+    pub fn new(text: &str) -> CharMap {
+        if text.is_ascii() {
+            return CharMap { table: None };
+        }
+        let mut table = vec![0u32; text.len() + 1];
+        let mut chars = 0u32;
+        for (b, c) in text.char_indices() {
+            table[b] = chars;
+            for i in 1..c.len_utf8() {
+                table[b + i] = chars;
+            }
+            chars += 1;
+        }
+        table[text.len()] = chars;
+        CharMap { table: Some(table) }
+    }
+
+    /// The character offset of a byte offset (at a char boundary).
+    pub fn char_at(&self, byte: usize) -> usize {
+        match &self.table {
+            None => byte,
+            Some(t) => t[byte] as usize,
+        }
+    }
+}
+
+/// The byte range of a character range of `text`.
+pub fn char_range_to_bytes(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    if text.is_ascii() {
+        return (start <= end && end <= text.len()).then_some((start, end));
+    }
+    let mut it = text
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(text.len()));
+    let bs = it.nth(start)?;
+    let be = if end == start {
+        bs
+    } else {
+        it.nth(end - start - 1)?
+    };
+    Some((bs, be))
+}
+
+/// `text[start..end]` in characters.
+pub fn slice_chars(text: &str, start: usize, end: usize) -> Option<&str> {
+    char_range_to_bytes(text, start, end).map(|(s, e)| &text[s..e])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, format: Format) -> Document {
+        let opts = ReadOptions {
+            lossy: false,
+            speakers: SpeakerRules::new(&["Interviewer".into()], None),
+        };
+        parse_document("c/a.md", Path::new("a.md"), format, text.as_bytes(), &opts).unwrap()
+    }
+
+    #[test]
+    fn unit_offsets_slice_the_text_in_characters() {
+        let t = "\u{feff}---\ncase: Alfa\n---\r\nInterviewer: Ça va? Où?\r\n\r\nJosé Núñez: Très bien. Merci – vraiment.\r\nJosé Núñez: Encore.\r\n";
+        let d = parse(t, Format::Md);
+        assert!(!d.text.starts_with('\u{feff}'));
+        for u in &d.units {
+            let s = slice_chars(&d.text, u.start, u.end).unwrap();
+            assert_eq!(s, s.trim(), "unit {} not trimmed", u.id);
+            assert!(!s.is_empty());
+        }
+        let sentences: Vec<_> = d
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Sentence)
+            .map(|u| slice_chars(&d.text, u.start, u.end).unwrap())
+            .collect();
+        assert_eq!(
+            sentences,
+            [
+                "Ça va?",
+                "Où?",
+                "Très bien.",
+                "Merci – vraiment.",
+                "Encore."
+            ]
+        );
+        let turns: Vec<_> = d
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Turn)
+            .collect();
+        assert_eq!(turns.len(), 2);
+        assert!(!turns[0].respondent && turns[1].respondent);
+        assert_eq!(d.front_matter["case"], "Alfa");
+        assert_eq!(d.turns, 2);
+    }
+
+    #[test]
+    fn char_ranges() {
+        assert_eq!(slice_chars("aé✓b", 1, 3), Some("é✓"));
+        assert_eq!(slice_chars("aé✓b", 4, 4), Some(""));
+        assert_eq!(slice_chars("ab", 1, 3), None);
+    }
+
+    #[test]
+    fn precedence_front_matter_then_documents_then_cases_then_folder() {
+        let mut sheets = Sheets::default();
+        sheets.cases.rows.insert(
+            "Alfa".into(),
+            [
+                ("size".to_string(), "big".to_string()),
+                ("role".to_string(), "c".to_string()),
+            ]
+            .into(),
+        );
+        sheets.documents.rows.insert(
+            "x/a.md".into(),
+            [
+                ("case".to_string(), "Alfa".to_string()),
+                ("role".to_string(), "d".to_string()),
+            ]
+            .into(),
+        );
+        let fm: BTreeMap<String, String> = [("role".to_string(), "f".to_string())].into();
+        let (a, w) = resolve_attributes("x/a.md", &fm, &sheets);
+        assert_eq!(a["role"], "f");
+        assert_eq!(a["size"], "big");
+        assert_eq!(a["case"], "Alfa");
+        assert_eq!(w.len(), 1);
+        let (b, _) = resolve_attributes("beta/b.md", &BTreeMap::new(), &sheets);
+        assert_eq!(b["case"], "beta");
+    }
+}

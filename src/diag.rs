@@ -1,0 +1,309 @@
+//! User-facing diagnostics for problems in files the researcher wrote.
+//!
+//! A [`Diagnostic`] names the file, line and column, quotes the offending line
+//! with a caret under the problem, and may suggest a fix. Every module that
+//! reads user-authored input (study file, front matter, CSV sheets, queries,
+//! codebooks) reports through this type so errors look the same everywhere.
+//! This module only formats; it never decides what is wrong.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The command cannot go on.
+    Error,
+    /// Worth knowing, but the command carries on.
+    Warning,
+}
+
+/// One problem found in user input, with its location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, lowercase, no trailing period.
+    pub message: String,
+    /// The file the problem is in (or a pseudo-name such as `query`).
+    pub origin: Option<String>,
+    /// 1-based line, if known.
+    pub line: Option<usize>,
+    /// 1-based column in characters, if known.
+    pub column: Option<usize>,
+    /// The source line, for the caret display.
+    pub source_line: Option<String>,
+    /// Width of the caret underline in characters.
+    pub span_len: usize,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with a message and nothing else.
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            origin: None,
+            line: None,
+            column: None,
+            source_line: None,
+            span_len: 1,
+            help: None,
+        }
+    }
+
+    /// A warning with a message and nothing else.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message)
+        }
+    }
+
+    /// Names the file the problem is in.
+    #[must_use]
+    pub fn in_file(mut self, path: &Path) -> Self {
+        self.origin = Some(display_path(path));
+        self
+    }
+
+    /// Names a pseudo-origin such as `query`.
+    #[must_use]
+    pub fn in_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Sets the 1-based line and column.
+    #[must_use]
+    pub fn at(mut self, line: usize, column: usize) -> Self {
+        self.line = Some(line);
+        self.column = Some(column);
+        self
+    }
+
+    /// Sets the 1-based line only.
+    #[must_use]
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    /// Quotes the source line (the caret goes under `column`).
+    #[must_use]
+    pub fn with_source(mut self, line_text: impl Into<String>, span_len: usize) -> Self {
+        self.source_line = Some(line_text.into());
+        self.span_len = span_len.max(1);
+        self
+    }
+
+    /// Quotes line `line` of `text` when it exists.
+    #[must_use]
+    pub fn with_source_from(self, text: &str, span_len: usize) -> Self {
+        match self
+            .line
+            .and_then(|l| text.lines().nth(l.saturating_sub(1)))
+        {
+            Some(l) => {
+                let l = l.trim_end_matches('\r').to_string();
+                self.with_source(l, span_len)
+            }
+            None => self,
+        }
+    }
+
+    /// Adds a hint on how to fix the problem.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Shows a path with forward slashes, as given (never canonicalised).
+pub fn display_path(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(f, "{label}: {}", self.message)?;
+        if let Some(origin) = &self.origin {
+            match (self.line, self.column) {
+                (Some(l), Some(c)) => writeln!(f, "  --> {origin}:{l}:{c}")?,
+                (Some(l), None) => writeln!(f, "  --> {origin}:{l}")?,
+                _ => writeln!(f, "  --> {origin}")?,
+            }
+        }
+        if let (Some(src), Some(line)) = (&self.source_line, self.line) {
+            let num = line.to_string();
+            let pad = " ".repeat(num.len());
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{num} | {src}")?;
+            if let Some(col) = self.column {
+                let lead: String = src
+                    .chars()
+                    .take(col.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                writeln!(f, "{pad} | {lead}{}", "^".repeat(self.span_len))?;
+            }
+        }
+        if let Some(help) = &self.help {
+            writeln!(f, "  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// A failed step: one or more diagnostics, at least one of them an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        let errors = self.0.iter().filter(|d| d.is_error()).count();
+        if errors > 1 {
+            writeln!(f, "\n{errors} errors")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+/// The closest candidate to `word` by edit distance, if it is close enough to
+/// be a plausible typo (distance at most a third of the word, at least 1).
+pub fn suggest<'a, I>(word: &str, candidates: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let limit = (word.chars().count() / 3).max(1);
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+        .map(|(_, c)| c)
+}
+
+/// Edit distance in characters, counting a swap of two neighbours as one
+/// edit (optimal string alignment), since `paht` for `path` is one typo.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Where a byte offset falls in `text`: 1-based line and character column.
+pub fn line_col(text: &str, byte: usize) -> (usize, usize) {
+    let byte = byte.min(text.len());
+    let before = &text[..floor_char_boundary(text, byte)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(text: &str, mut byte: usize) -> usize {
+    while byte > 0 && !text.is_char_boundary(byte) {
+        byte -= 1;
+    }
+    byte
+}
+
+/// Convenience for a diagnostic located at a byte offset of a file's text.
+pub fn at_byte(path: &Path, text: &str, byte: usize, message: impl Into<String>) -> Diagnostic {
+    let (line, col) = line_col(text, byte);
+    Diagnostic::error(message)
+        .in_file(path)
+        .at(line, col)
+        .with_source_from(text, 1)
+}
+
+/// A file path relative to a base, for messages.
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    path.strip_prefix(base)
+        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_caret_and_help() {
+        let d = Diagnostic::error("unknown attribute `rol`")
+            .in_origin("query")
+            .at(1, 11)
+            .with_source("case:Alfa rol:x", 3)
+            .with_help("did you mean `role`?");
+        let s = d.to_string();
+        assert_eq!(
+            s,
+            "error: unknown attribute `rol`\n  --> query:1:11\n  |\n1 | case:Alfa rol:x\n  |           ^^^\n  = help: did you mean `role`?\n"
+        );
+    }
+
+    #[test]
+    fn suggestion_picks_closest_within_limit() {
+        assert_eq!(suggest("rol", ["role", "case", "country"]), Some("role"));
+        assert_eq!(suggest("speakr", ["speaker", "side"]), Some("speaker"));
+        assert_eq!(suggest("zzz", ["role", "case"]), None);
+        assert_eq!(edit_distance("paht", "path"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let t = "ab\ncé: x";
+        assert_eq!(line_col(t, 0), (1, 1));
+        // byte of ':' is 3 + 'c'(1) + 'é'(2) = 6
+        assert_eq!(line_col(t, 6), (2, 3));
+    }
+}

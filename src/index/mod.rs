@@ -1,0 +1,501 @@
+//! The index: a rebuildable cache of the corpus in tantivy.
+//!
+//! Layout under the study's index folder: `CURRENT` names the live
+//! generation; each generation folder holds `tantivy/` and `manifest.json`.
+//! Incremental updates commit in place (tantivy commits are atomic, and the
+//! manifest is written after the commit, so a crash only makes the next run
+//! redo some files). A full rebuild writes a new generation and switches
+//! `CURRENT` at the end, so the last good index stays usable throughout.
+
+pub mod manifest;
+pub mod schema;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use tantivy::schema::OwnedValue;
+use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term};
+
+use crate::corpus::attributes::Sheets;
+use crate::corpus::turns::SpeakerRules;
+use crate::corpus::{self, Document, FoundFile, ReadOptions};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::study::{Study, UnitKind};
+pub use manifest::{DocEntry, Manifest};
+pub use schema::Fields;
+
+/// Options for an index run.
+#[derive(Debug, Clone, Default)]
+pub struct IndexOptions {
+    /// Replace invalid UTF-8 instead of failing.
+    pub lossy: bool,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Rebuild from scratch even if nothing changed.
+    pub rebuild: bool,
+}
+
+/// What an index run did.
+#[derive(Debug, Default, Clone)]
+pub struct IndexReport {
+    /// Documents in the index now.
+    pub total: usize,
+    /// New documents.
+    pub added: Vec<String>,
+    /// Changed documents (content or attribute rows).
+    pub changed: Vec<String>,
+    /// Removed documents.
+    pub removed: Vec<String>,
+    /// Files read from disk.
+    pub reread: usize,
+    /// True if the index was rebuilt from scratch.
+    pub rebuilt: bool,
+    /// Files skipped for unknown extensions, by extension.
+    pub skipped: BTreeMap<String, usize>,
+    /// Non-fatal problems.
+    pub warnings: Vec<Diagnostic>,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Diagnostics {
+    Diagnostics::from(Diagnostic::error(format!("{e}")).in_file(path))
+}
+
+fn tantivy_err(e: &tantivy::TantivyError) -> Diagnostics {
+    let msg = e.to_string();
+    let d = Diagnostic::error(format!("index error: {msg}"));
+    let d = if msg.contains("lock") || msg.contains("Lock") {
+        d.with_help("another qualdex command is writing this index; wait for it to finish")
+    } else {
+        d.with_help("the index is a cache: delete the index folder (.qualdex) and run `qualdex index` again")
+    };
+    Diagnostics::from(d)
+}
+
+fn settings_fingerprint(study: &Study, lossy: bool) -> String {
+    let c = &study.config;
+    let mut h = blake3::Hasher::new();
+    h.update(&schema::SCHEMA_VERSION.to_le_bytes());
+    h.update(c.language.as_bytes()).update(b"\0");
+    for i in &c.speakers.interviewers {
+        h.update(i.as_bytes()).update(b"\0");
+    }
+    h.update(c.speakers.pattern.as_deref().unwrap_or("").as_bytes());
+    h.update(&[u8::from(lossy)]);
+    h.finalize().to_hex()[..16].to_string()
+}
+
+/// The speaker rules a study's files are read with.
+pub fn speaker_rules(study: &Study) -> SpeakerRules {
+    let pattern = study
+        .config
+        .speakers
+        .pattern
+        .as_deref()
+        .and_then(|p| regex::Regex::new(p).ok());
+    SpeakerRules::new(&study.config.speakers.interviewers, pattern)
+}
+
+struct Generation {
+    dir: PathBuf,
+}
+
+impl Generation {
+    fn tantivy(&self) -> PathBuf {
+        self.dir.join("tantivy")
+    }
+    fn manifest(&self) -> PathBuf {
+        self.dir.join("manifest.json")
+    }
+}
+
+fn current_generation(index_dir: &Path) -> Option<Generation> {
+    let name = std::fs::read_to_string(index_dir.join("CURRENT")).ok()?;
+    let dir = index_dir.join(name.trim());
+    dir.join("tantivy").is_dir().then_some(Generation { dir })
+}
+
+fn next_generation(index_dir: &Path) -> Generation {
+    let mut n = 1u64;
+    loop {
+        let dir = index_dir.join(format!("g{n}"));
+        if !dir.exists() {
+            return Generation { dir };
+        }
+        n += 1;
+    }
+}
+
+fn progress(total: usize, quiet: bool, message: &str) -> ProgressBar {
+    let pb = ProgressBar::new(total as u64);
+    if quiet || !std::io::stderr().is_terminal() {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        pb.set_draw_target(ProgressDrawTarget::stderr());
+    }
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta})")
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(message.to_string());
+    pb
+}
+
+/// Brings the index up to date with the corpus (incrementally when it can).
+pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnostics> {
+    let started = Instant::now();
+    let corpus_dir = study.require_corpus()?;
+    let sheets = Sheets::load(&corpus_dir)?;
+    let discovery = corpus::discover(&corpus_dir)?;
+    let index_dir = study.index_dir();
+    let settings = settings_fingerprint(study, opts.lossy);
+
+    let current = current_generation(&index_dir);
+    let old_manifest = current.as_ref().and_then(|g| Manifest::read(&g.manifest()));
+    let reusable = !opts.rebuild
+        && old_manifest
+            .as_ref()
+            .is_some_and(|m| m.settings == settings && m.schema_version == schema::SCHEMA_VERSION);
+    let old = if reusable {
+        old_manifest.unwrap_or_default()
+    } else {
+        Manifest::default()
+    };
+
+    let mut report = IndexReport {
+        rebuilt: !reusable,
+        skipped: discovery.skipped.clone(),
+        ..Default::default()
+    };
+    let mut manifest = Manifest {
+        schema_version: schema::SCHEMA_VERSION,
+        settings,
+        documents: BTreeMap::new(),
+    };
+
+    // Decide what must be read without reading anything.
+    let mut to_read: Vec<&FoundFile> = Vec::new();
+    for f in &discovery.files {
+        match old.documents.get(&f.rel) {
+            Some(e) if e.size == f.size && u128::from(e.mtime_ns) == f.mtime_ns => {
+                let case = e.attributes.get("case").cloned().unwrap_or_default();
+                let (attrs, _) = corpus::resolve_attributes(&f.rel, &e.front_matter, &sheets);
+                let fp = sheets.row_fingerprint(&f.rel, attrs.get("case").unwrap_or(&case));
+                if fp == e.sheet_fp && attrs == e.attributes {
+                    manifest.documents.insert(f.rel.clone(), e.clone());
+                } else {
+                    to_read.push(f);
+                }
+            }
+            _ => to_read.push(f),
+        }
+    }
+    for path in old.documents.keys() {
+        if !discovery.files.iter().any(|f| &f.rel == path) {
+            report.removed.push(path.clone());
+        }
+    }
+
+    let read_opts = ReadOptions {
+        lossy: opts.lossy,
+        speakers: speaker_rules(study),
+    };
+    let pb = progress(to_read.len(), opts.quiet, "indexing");
+    let mut problems: Vec<Diagnostic> = Vec::new();
+    let mut pending: Vec<(Document, BTreeMap<String, String>, String)> = Vec::new();
+    // Files whose content is unchanged but were re-read (touched): manifest only.
+    let mut touched = 0usize;
+
+    // Writer is opened lazily: a run that changes nothing never takes the lock.
+    let mut target: Option<(Generation, Index, IndexWriter)> = None;
+    let open_target = |rebuild: bool| -> Result<(Generation, Index, IndexWriter), Diagnostics> {
+        let (generation, index) = if rebuild {
+            let g = next_generation(&index_dir);
+            std::fs::create_dir_all(g.tantivy()).map_err(|e| io_err(&g.tantivy(), e))?;
+            let (schema, _) = schema::build();
+            let index = Index::create_in_dir(g.tantivy(), schema).map_err(|e| tantivy_err(&e))?;
+            (g, index)
+        } else {
+            let g = current_generation(&index_dir).ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error("the index disappeared while updating it"))
+            })?;
+            let index = Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?;
+            (g, index)
+        };
+        schema::register(&index, &study.config.language);
+        let writer = index.writer(128_000_000).map_err(|e| tantivy_err(&e))?;
+        Ok((generation, index, writer))
+    };
+
+    for chunk in to_read.chunks(64) {
+        let parsed: Vec<Result<Document, Diagnostics>> = chunk
+            .par_iter()
+            .map(|f| corpus::read_document(f, &read_opts))
+            .collect();
+        report.reread += chunk.len();
+        for (f, res) in chunk.iter().zip(parsed) {
+            pb.inc(1);
+            match res {
+                Err(d) => problems.extend(d.0),
+                Ok(doc) => {
+                    let (attrs, warns) =
+                        corpus::resolve_attributes(&doc.path, &doc.front_matter, &sheets);
+                    report.warnings.extend(warns);
+                    let fp = sheets
+                        .row_fingerprint(&doc.path, attrs.get("case").map_or("", String::as_str));
+                    let entry = DocEntry {
+                        hash: doc.hash.clone(),
+                        size: f.size,
+                        mtime_ns: u64::try_from(f.mtime_ns).unwrap_or(u64::MAX),
+                        format: doc.format,
+                        front_matter: doc.front_matter.clone(),
+                        attributes: attrs.clone(),
+                        sheet_fp: fp.clone(),
+                        words: doc.words,
+                        turns: doc.turns,
+                        respondent_words: respondent_words(&doc),
+                        chars: doc.text.chars().count(),
+                    };
+                    let same = old.documents.get(&doc.path).is_some_and(|e| {
+                        e.hash == entry.hash
+                            && e.sheet_fp == entry.sheet_fp
+                            && e.attributes == entry.attributes
+                    });
+                    if same {
+                        touched += 1;
+                        manifest.documents.insert(doc.path.clone(), entry);
+                        continue;
+                    }
+                    if old.documents.contains_key(&doc.path) {
+                        report.changed.push(doc.path.clone());
+                    } else {
+                        report.added.push(doc.path.clone());
+                    }
+                    manifest.documents.insert(doc.path.clone(), entry);
+                    pending.push((doc, attrs, fp));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            continue; // keep parsing to report every problem, but write nothing
+        }
+        if !pending.is_empty() {
+            if target.is_none() {
+                target = Some(open_target(!reusable)?);
+            }
+            if let Some((_, index, writer)) = target.as_mut() {
+                let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
+                for (doc, attrs, _) in pending.drain(..) {
+                    writer.delete_term(Term::from_field_text(fields.path, &doc.path));
+                    for td in unit_documents(&doc, &attrs, &fields) {
+                        writer.add_document(td).map_err(|e| tantivy_err(&e))?;
+                    }
+                }
+            }
+        }
+    }
+    pb.finish_and_clear();
+    if !problems.is_empty() {
+        // Dropping the writer discards everything added: the last good index stays.
+        drop(target);
+        return Err(Diagnostics(problems));
+    }
+
+    let needs_commit = target.is_some() || !report.removed.is_empty() || !reusable;
+    if needs_commit {
+        if target.is_none() {
+            target = Some(open_target(!reusable)?);
+        }
+        let (generation, index, mut writer) = target.take().expect("opened above");
+        let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
+        for path in &report.removed {
+            writer.delete_term(Term::from_field_text(fields.path, path));
+        }
+        writer.commit().map_err(|e| tantivy_err(&e))?;
+        writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
+        manifest
+            .write(&generation.manifest())
+            .map_err(|e| io_err(&generation.manifest(), e))?;
+        if !reusable {
+            let name = generation
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            crate::fsutil::write_atomic(&index_dir.join("CURRENT"), name.as_bytes())
+                .map_err(|e| io_err(&index_dir.join("CURRENT"), e))?;
+            if let Some(old_gen) = current {
+                let _ = std::fs::remove_dir_all(&old_gen.dir);
+            }
+        }
+    } else if touched > 0
+        && let Some(g) = &current
+    {
+        manifest
+            .write(&g.manifest())
+            .map_err(|e| io_err(&g.manifest(), e))?;
+    }
+    report.total = manifest.documents.len();
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn respondent_words(doc: &Document) -> usize {
+    use unicode_segmentation::UnicodeSegmentation;
+    doc.units
+        .iter()
+        .filter(|u| u.kind == UnitKind::Paragraph && u.respondent)
+        .map(|u| doc.text[u.byte_start..u.byte_end].unicode_words().count())
+        .sum()
+}
+
+/// The tantivy documents for one transcript: one per distinct span.
+pub fn unit_documents(
+    doc: &Document,
+    attrs: &BTreeMap<String, String>,
+    f: &Fields,
+) -> Vec<TantivyDocument> {
+    let mut spans: BTreeMap<(usize, usize), Vec<&corpus::Unit>> = BTreeMap::new();
+    let mut document_unit = None;
+    for u in &doc.units {
+        if u.kind == UnitKind::Document {
+            document_unit = Some(u);
+        } else {
+            spans.entry((u.byte_start, u.byte_end)).or_default().push(u);
+        }
+    }
+    let attr_obj: BTreeMap<String, OwnedValue> = attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
+        .collect();
+    let base = |u: &corpus::Unit| {
+        let mut td = TantivyDocument::default();
+        td.add_text(f.path, &doc.path);
+        td.add_text(f.case, attrs.get("case").map_or("", String::as_str));
+        td.add_object(f.attrs, attr_obj.clone());
+        td.add_u64(f.start, u.start as u64);
+        td.add_u64(f.end, u.end as u64);
+        let text = &doc.text[u.byte_start..u.byte_end];
+        td.add_text(f.text, text);
+        td.add_text(f.exact, text);
+        td
+    };
+    let mut out = Vec::with_capacity(spans.len() + 1);
+    for units in spans.values() {
+        let u = units[0];
+        let mut td = base(u);
+        for v in units {
+            td.add_text(f.ids, &v.id);
+            td.add_text(f.kind, v.kind.as_str());
+        }
+        if let Some(s) = &u.speaker {
+            td.add_text(f.speaker, s);
+        }
+        td.add_text(f.respondent, if u.respondent { "true" } else { "false" });
+        td.add_u64(f.turn, u.turn.map_or(0, |t| t as u64 + 1));
+        if let Some(ts) = &u.timestamp {
+            td.add_text(f.timestamp, ts);
+        }
+        out.push(td);
+    }
+    if let Some(u) = document_unit {
+        let mut td = base(u);
+        td.add_text(f.ids, &u.id);
+        td.add_text(f.kind, UnitKind::Document.as_str());
+        td.add_text(f.respondent, "false");
+        td.add_u64(f.turn, 0);
+        td.add_text(f.body, &doc.text);
+        out.push(td);
+    }
+    out
+}
+
+/// An opened index, ready for queries.
+pub struct Opened {
+    /// The tantivy index.
+    pub index: Index,
+    /// A reader on it.
+    pub reader: IndexReader,
+    /// Field handles.
+    pub fields: Fields,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The stemming language.
+    pub language: String,
+}
+
+/// Opens the study's index; `None` if it has not been built.
+pub fn open(study: &Study) -> Result<Option<Opened>, Diagnostics> {
+    let Some(g) = current_generation(&study.index_dir()) else {
+        return Ok(None);
+    };
+    let Some(manifest) = Manifest::read(&g.manifest()) else {
+        return Ok(None);
+    };
+    let index = Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?;
+    schema::register(&index, &study.config.language);
+    let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
+    let reader = index.reader().map_err(|e| tantivy_err(&e))?;
+    Ok(Some(Opened {
+        index,
+        reader,
+        fields,
+        manifest,
+        language: study.config.language.clone(),
+    }))
+}
+
+impl Opened {
+    /// The plain text of documents, fetched from the index (cached by the caller).
+    pub fn body(&self, path: &str) -> Option<String> {
+        use tantivy::collector::TopDocs;
+        use tantivy::query::{BooleanQuery, Occur, TermQuery};
+        use tantivy::schema::{IndexRecordOption, Value};
+        let searcher = self.reader.searcher();
+        let q = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.path, path),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.kind, UnitKind::Document.as_str()),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let top = searcher
+            .search(&q, &TopDocs::with_limit(1).order_by_score())
+            .ok()?;
+        let (_, addr) = top.first()?;
+        let doc: TantivyDocument = searcher.doc(*addr).ok()?;
+        doc.get_first(self.fields.body)
+            .and_then(|v| v.as_str().map(String::from))
+    }
+}
+
+/// A small cache of document bodies for rendering hits.
+#[derive(Default)]
+pub struct Bodies {
+    cache: HashMap<String, Option<String>>,
+}
+
+impl Bodies {
+    /// The body of `path`, fetched once.
+    pub fn get<'a>(&'a mut self, opened: &Opened, path: &str) -> Option<&'a str> {
+        self.cache
+            .entry(path.to_string())
+            .or_insert_with(|| opened.body(path))
+            .as_deref()
+    }
+}

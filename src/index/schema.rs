@@ -1,0 +1,185 @@
+//! The index schema and its analysers.
+//!
+//! One tantivy document per distinct span of text: a paragraph that is also a
+//! whole turn (the common case in interviews) is indexed once and carries both
+//! kinds and both ids, which keeps the index small and indexing fast.
+//! `text` is stemmed for search; `exact` keeps the words for phrases and
+//! prefixes; filter fields (`case`, `speaker`, attributes) match whole values,
+//! case-insensitively.
+
+use tantivy::schema::{
+    FAST, Field, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+
+/// Bumped whenever the schema or the analysers change; forces a rebuild.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Analyser names registered on every open.
+pub const STEM: &str = "qd_stem";
+/// Unstemmed, lowercased words.
+pub const EXACT: &str = "qd_exact";
+/// Whole value, lowercased.
+pub const KEYWORD: &str = "qd_kw";
+
+/// Handles to every field.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// Unit ids (`p3`, `t2`), one per kind this span serves.
+    pub ids: Field,
+    /// Unit kinds this span serves.
+    pub kind: Field,
+    /// Document path relative to the corpus root.
+    pub path: Field,
+    /// Case name (lowercased in the index, original stored in the manifest).
+    pub case: Field,
+    /// Speaker label.
+    pub speaker: Field,
+    /// `true` for respondents' words.
+    pub respondent: Field,
+    /// Every attribute, as a JSON object.
+    pub attrs: Field,
+    /// Start, in characters.
+    pub start: Field,
+    /// End, in characters.
+    pub end: Field,
+    /// Turn number (1-based; 0 when none).
+    pub turn: Field,
+    /// Turn timestamp.
+    pub timestamp: Field,
+    /// Stemmed text.
+    pub text: Field,
+    /// Exact words.
+    pub exact: Field,
+    /// The document's plain text (stored on the document unit only).
+    pub body: Field,
+}
+
+/// Builds the schema.
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let kw = |stored: bool| {
+        let o = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(KEYWORD)
+                .set_index_option(IndexRecordOption::Basic),
+        );
+        if stored { o.set_stored() } else { o }
+    };
+    let positions = |tok: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tok)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+    };
+    let fields = Fields {
+        ids: b.add_text_field("ids", STRING | STORED),
+        kind: b.add_text_field("kind", STRING),
+        path: b.add_text_field("path", STRING | STORED | FAST),
+        case: b.add_text_field("case", kw(false)),
+        speaker: b.add_text_field("speaker", kw(true)),
+        respondent: b.add_text_field("respondent", STRING | STORED),
+        attrs: b.add_json_field(
+            "attrs",
+            JsonObjectOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(KEYWORD)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
+        start: b.add_u64_field("start", STORED | FAST),
+        end: b.add_u64_field("end", STORED | FAST),
+        turn: b.add_u64_field("turn", STORED),
+        timestamp: b.add_text_field("timestamp", STORED),
+        text: b.add_text_field("text", positions(STEM)),
+        exact: b.add_text_field("exact", positions(EXACT)),
+        body: b.add_text_field("body", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// Resolves the field handles of an opened index.
+pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
+    let f = |n: &str| schema.get_field(n);
+    Ok(Fields {
+        ids: f("ids")?,
+        kind: f("kind")?,
+        path: f("path")?,
+        case: f("case")?,
+        speaker: f("speaker")?,
+        respondent: f("respondent")?,
+        attrs: f("attrs")?,
+        start: f("start")?,
+        end: f("end")?,
+        turn: f("turn")?,
+        timestamp: f("timestamp")?,
+        text: f("text")?,
+        exact: f("exact")?,
+        body: f("body")?,
+    })
+}
+
+fn language(name: &str) -> Option<Language> {
+    Some(match name {
+        "arabic" => Language::Arabic,
+        "danish" => Language::Danish,
+        "dutch" => Language::Dutch,
+        "english" => Language::English,
+        "finnish" => Language::Finnish,
+        "french" => Language::French,
+        "german" => Language::German,
+        "greek" => Language::Greek,
+        "hungarian" => Language::Hungarian,
+        "italian" => Language::Italian,
+        "norwegian" => Language::Norwegian,
+        "portuguese" => Language::Portuguese,
+        "romanian" => Language::Romanian,
+        "russian" => Language::Russian,
+        "spanish" => Language::Spanish,
+        "swedish" => Language::Swedish,
+        "tamil" => Language::Tamil,
+        "turkish" => Language::Turkish,
+        _ => return None,
+    })
+}
+
+/// The stemming analyser for a language (`none`: lowercase only).
+pub fn stem_analyzer(lang: &str) -> TextAnalyzer {
+    let base = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser);
+    match language(lang) {
+        Some(l) => base.filter(Stemmer::new(l)).build(),
+        None => base.build(),
+    }
+}
+
+/// The exact-word analyser.
+pub fn exact_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .build()
+}
+
+/// Registers the analysers on an index (they are not persisted by tantivy).
+pub fn register(index: &tantivy::Index, lang: &str) {
+    let m = index.tokenizers();
+    m.register(STEM, stem_analyzer(lang));
+    m.register(EXACT, exact_analyzer());
+    m.register(
+        KEYWORD,
+        TextAnalyzer::builder(RawTokenizer::default())
+            .filter(LowerCaser)
+            .build(),
+    );
+}
+
+/// Lowercases a filter value the way the keyword analyser does.
+pub fn keyword(value: &str) -> String {
+    value.to_lowercase()
+}

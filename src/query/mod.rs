@@ -1,0 +1,517 @@
+//! Queries: the search language compiled to tantivy, run, and highlighted.
+//!
+//! [`parse`] turns text into a syntax tree; [`Compiler`] resolves field names
+//! against the index (an unknown attribute is an error with a suggestion) and
+//! builds tantivy queries; [`run`] collects hits in document order. Rendering
+//! hits is the caller's job.
+
+pub mod parse;
+
+use std::collections::BTreeSet;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RegexQuery,
+    TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+
+use crate::diag::{Diagnostic, Diagnostics, suggest};
+use crate::index::{Opened, schema};
+use crate::study::UnitKind;
+pub use parse::{Leaf, Node, parse};
+
+/// Fields every index has, besides attributes.
+pub const BUILTIN_FIELDS: &[&str] = &["case", "speaker", "respondent", "path", "text", "exact"];
+
+/// Builds tantivy queries from syntax trees for one opened index.
+pub struct Compiler<'a> {
+    opened: &'a Opened,
+    query: &'a str,
+    attributes: BTreeSet<String>,
+    stem: TextAnalyzer,
+    exact: TextAnalyzer,
+}
+
+impl<'a> Compiler<'a> {
+    /// A compiler for `query` (the text is kept for error messages).
+    pub fn new(opened: &'a Opened, query: &'a str) -> Self {
+        Compiler {
+            opened,
+            query,
+            attributes: opened.manifest.attribute_names(),
+            stem: schema::stem_analyzer(&opened.language),
+            exact: schema::exact_analyzer(),
+        }
+    }
+
+    fn located(&self, span: parse::Span, message: String, help: String) -> Diagnostic {
+        Diagnostic::error(message)
+            .in_origin("query")
+            .at(1, span.0 + 1)
+            .with_source(self.query.replace('\n', " "), span.1)
+            .with_help(help)
+    }
+
+    /// Compiles a tree, reporting every problem found.
+    pub fn compile(&mut self, node: &Node) -> Result<Box<dyn Query>, Diagnostics> {
+        let mut problems = Vec::new();
+        let q = self.node(node, &mut problems);
+        if problems.is_empty() {
+            Ok(q)
+        } else {
+            Err(Diagnostics(problems))
+        }
+    }
+
+    fn node(&mut self, node: &Node, problems: &mut Vec<Diagnostic>) -> Box<dyn Query> {
+        match node {
+            Node::And(children) | Node::Or(children) => {
+                let occur = if matches!(node, Node::And(_)) {
+                    Occur::Must
+                } else {
+                    Occur::Should
+                };
+                let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                let mut positive = false;
+                for c in children {
+                    match c {
+                        Node::Not(inner) if occur == Occur::Must => {
+                            clauses.push((Occur::MustNot, self.node(inner, problems)));
+                        }
+                        _ => {
+                            positive = true;
+                            clauses.push((occur, self.node(c, problems)));
+                        }
+                    }
+                }
+                if !positive {
+                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                }
+                Box::new(BooleanQuery::new(clauses))
+            }
+            Node::Not(inner) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery)),
+                (Occur::MustNot, self.node(inner, problems)),
+            ])),
+            Node::Leaf(leaf) => match self.leaf(leaf) {
+                Ok(q) => q,
+                Err(d) => {
+                    problems.push(d);
+                    Box::new(EmptyQuery)
+                }
+            },
+        }
+    }
+
+    fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stream = analyzer.token_stream(text);
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    fn words_query(
+        &mut self,
+        field: Field,
+        stemmed: bool,
+        leaf: &Leaf,
+    ) -> Result<Box<dyn Query>, Diagnostic> {
+        let analyzer = if stemmed {
+            &mut self.stem
+        } else {
+            &mut self.exact
+        };
+        let toks = Self::tokens(analyzer, &leaf.value);
+        if toks.is_empty() {
+            return Err(self.located(
+                leaf.span,
+                format!("`{}` has no searchable words", leaf.value),
+                "search for letters or digits; punctuation is not indexed".into(),
+            ));
+        }
+        let terms: Vec<Term> = toks
+            .iter()
+            .map(|t| Term::from_field_text(field, t))
+            .collect();
+        if leaf.prefix {
+            if terms.len() == 1 {
+                let pattern = format!("{}.*", regex_syntax_escape(&toks[0]));
+                let q = RegexQuery::from_pattern(&pattern, field).map_err(|e| {
+                    self.located(
+                        leaf.span,
+                        format!("bad prefix: {e}"),
+                        "use letters and digits before `*`".into(),
+                    )
+                })?;
+                return Ok(Box::new(q));
+            }
+            let mut q = PhrasePrefixQuery::new(terms);
+            q.set_max_expansions(200);
+            return Ok(Box::new(q));
+        }
+        if terms.len() == 1 {
+            let t = terms.into_iter().next().expect("one term");
+            return Ok(Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)));
+        }
+        let mut q = PhraseQuery::new(terms);
+        q.set_slop(leaf.slop);
+        Ok(Box::new(q))
+    }
+
+    fn keyword_query(&self, field: Field, leaf: &Leaf) -> Result<Box<dyn Query>, Diagnostic> {
+        let value = schema::keyword(leaf.value.trim());
+        if leaf.prefix {
+            let pattern = format!("{}.*", regex_syntax_escape(&value));
+            let q = RegexQuery::from_pattern(&pattern, field)
+                .map_err(|e| self.located(leaf.span, format!("bad prefix: {e}"), String::new()))?;
+            return Ok(Box::new(q));
+        }
+        Ok(Box::new(TermQuery::new(
+            Term::from_field_text(field, &value),
+            IndexRecordOption::Basic,
+        )))
+    }
+
+    fn leaf(&mut self, leaf: &Leaf) -> Result<Box<dyn Query>, Diagnostic> {
+        let f = self.opened.fields.clone();
+        let Some(field) = leaf.field.as_deref() else {
+            return if leaf.phrase || leaf.prefix {
+                self.words_query(f.exact, false, leaf)
+            } else {
+                self.words_query(f.text, true, leaf)
+            };
+        };
+        let name = crate::corpus::frontmatter::normalise_name(field);
+        match name.as_str() {
+            "text" => self.words_query(f.text, !leaf.phrase, leaf),
+            "exact" => self.words_query(f.exact, false, leaf),
+            "case" => self.keyword_query(f.case, leaf),
+            "speaker" => self.keyword_query(f.speaker, leaf),
+            "path" => {
+                let value = leaf.value.replace('\\', "/");
+                if leaf.prefix {
+                    let q = RegexQuery::from_pattern(
+                        &format!("{}.*", regex_syntax_escape(&value)),
+                        f.path,
+                    )
+                    .map_err(|e| {
+                        self.located(leaf.span, format!("bad prefix: {e}"), String::new())
+                    })?;
+                    Ok(Box::new(q))
+                } else {
+                    Ok(Box::new(TermQuery::new(
+                        Term::from_field_text(f.path, &value),
+                        IndexRecordOption::Basic,
+                    )))
+                }
+            }
+            "respondent" => match leaf.value.to_lowercase().as_str() {
+                "true" | "yes" => Ok(self.term(f.respondent, "true")),
+                "false" | "no" => Ok(self.term(f.respondent, "false")),
+                _ => Err(self.located(
+                    leaf.span,
+                    format!("`respondent:` takes true or false, not `{}`", leaf.value),
+                    "write `respondent:true` for respondents' words".into(),
+                )),
+            },
+            "code" => Err(self.located(
+                leaf.field_span,
+                "`code:` filters need a coded corpus".into(),
+                "code the corpus first with `qualdex code` (arrives with the codebook)".into(),
+            )),
+            _ if self.attributes.contains(&name) => {
+                let values: Vec<String> = if leaf.prefix {
+                    let p = schema::keyword(&leaf.value);
+                    self.opened
+                        .manifest
+                        .attribute_values(&name)
+                        .into_iter()
+                        .filter(|v| schema::keyword(v).starts_with(&p))
+                        .collect()
+                } else {
+                    vec![leaf.value.trim().to_string()]
+                };
+                let clauses: Vec<(Occur, Box<dyn Query>)> = values
+                    .iter()
+                    .map(|v| {
+                        let mut t = Term::from_field_json_path(f.attrs, &name, false);
+                        t.append_type_and_str(&schema::keyword(v));
+                        (
+                            Occur::Should,
+                            Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>,
+                        )
+                    })
+                    .collect();
+                if clauses.is_empty() {
+                    return Ok(Box::new(EmptyQuery));
+                }
+                Ok(Box::new(BooleanQuery::new(clauses)))
+            }
+            _ => {
+                let pool: Vec<&str> = BUILTIN_FIELDS
+                    .iter()
+                    .copied()
+                    .chain(self.attributes.iter().map(String::as_str))
+                    .collect();
+                let help = match suggest(&name, pool.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? fields: {}", pool.join(", ")),
+                    None => format!("fields: {}", pool.join(", ")),
+                };
+                Err(self.located(leaf.field_span, format!("unknown field `{field}`"), help))
+            }
+        }
+    }
+
+    fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, value),
+            IndexRecordOption::Basic,
+        ))
+    }
+}
+
+fn regex_syntax_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One matching unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Document path.
+    pub path: String,
+    /// Unit id within the document (`p12`).
+    pub id: String,
+    /// Unit kind.
+    pub kind: UnitKind,
+    /// Start, in characters.
+    pub start: usize,
+    /// End, in characters.
+    pub end: usize,
+    /// Speaker, if any.
+    pub speaker: Option<String>,
+    /// Timestamp, if any.
+    pub timestamp: Option<String>,
+    /// Respondent's words.
+    pub respondent: bool,
+}
+
+/// Matches in document order, before stored fields are read.
+struct Match {
+    path: String,
+    start: u64,
+    end: u64,
+    addr: DocAddress,
+}
+
+struct OrderCollector;
+
+struct OrderSegment {
+    segment: SegmentOrdinal,
+    path: Option<tantivy::columnar::StrColumn>,
+    start: tantivy::columnar::Column<u64>,
+    end: tantivy::columnar::Column<u64>,
+    out: Vec<Match>,
+    buf: String,
+}
+
+impl Collector for OrderCollector {
+    type Fruit = Vec<Match>;
+    type Child = OrderSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<OrderSegment> {
+        let ff = reader.fast_fields();
+        Ok(OrderSegment {
+            segment,
+            path: ff.str("path")?,
+            start: ff.u64("start")?,
+            end: ff.u64("end")?,
+            out: Vec::new(),
+            buf: String::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Match>>) -> tantivy::Result<Vec<Match>> {
+        let mut all: Vec<Match> = fruits.into_iter().flatten().collect();
+        all.sort_by(|a, b| (&a.path, a.start, a.end).cmp(&(&b.path, b.start, b.end)));
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for OrderSegment {
+    type Fruit = Vec<Match>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.buf.clear();
+        if let Some(col) = &self.path
+            && let Some(ord) = col.term_ords(doc).next()
+        {
+            let _ = col.ord_to_str(ord, &mut self.buf);
+        }
+        self.out.push(Match {
+            path: self.buf.clone(),
+            start: self.start.first(doc).unwrap_or(0),
+            end: self.end.first(doc).unwrap_or(0),
+            addr: DocAddress::new(self.segment, doc),
+        });
+    }
+
+    fn harvest(self) -> Vec<Match> {
+        self.out
+    }
+}
+
+/// The result of a search: total matches and the first `limit` hits.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// Total matching units.
+    pub total: usize,
+    /// Hits in document order (path, start), at most `limit`.
+    pub hits: Vec<Hit>,
+    /// Every matching (path) with its hit count, for `--by` counts.
+    pub per_path: std::collections::BTreeMap<String, usize>,
+}
+
+/// Runs a compiled query restricted to one unit kind.
+pub fn run(
+    opened: &Opened,
+    query: Box<dyn Query>,
+    kind: UnitKind,
+    limit: Option<usize>,
+) -> Result<Results, Diagnostics> {
+    let f = &opened.fields;
+    let restricted = BooleanQuery::new(vec![
+        (Occur::Must, query),
+        (
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.kind, kind.as_str()),
+                IndexRecordOption::Basic,
+            )),
+        ),
+    ]);
+    let searcher = opened.reader.searcher();
+    let matches = searcher
+        .search(&restricted, &OrderCollector)
+        .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
+    let mut results = Results {
+        total: matches.len(),
+        ..Default::default()
+    };
+    for m in &matches {
+        *results.per_path.entry(m.path.clone()).or_default() += 1;
+    }
+    let take = limit.unwrap_or(usize::MAX);
+    let prefix = kind.id_prefix();
+    for m in matches.into_iter().take(take) {
+        let doc: TantivyDocument = searcher.doc(m.addr).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(format!("cannot read the index: {e}")))
+        })?;
+        let id = doc
+            .get_all(f.ids)
+            .filter_map(|v| v.as_str())
+            .find(|id| id.starts_with(prefix))
+            .unwrap_or("")
+            .to_string();
+        let speaker = doc
+            .get_first(f.speaker)
+            .and_then(|v| v.as_str())
+            .map(String::from);
+        let timestamp = doc
+            .get_first(f.timestamp)
+            .and_then(|v| v.as_str())
+            .map(String::from);
+        let respondent = doc.get_first(f.respondent).and_then(|v| v.as_str()) == Some("true");
+        results.hits.push(Hit {
+            path: m.path,
+            id,
+            kind,
+            start: usize::try_from(m.start).unwrap_or(usize::MAX),
+            end: usize::try_from(m.end).unwrap_or(usize::MAX),
+            speaker,
+            timestamp,
+            respondent,
+        });
+    }
+    Ok(results)
+}
+
+/// Terms to highlight in hit text, from a query's positive leaves.
+#[derive(Debug, Default, Clone)]
+pub struct Highlighter {
+    stems: BTreeSet<String>,
+    exact: BTreeSet<String>,
+    prefixes: Vec<String>,
+    language: String,
+}
+
+impl Highlighter {
+    /// Collects the words of a query's non-negated text leaves.
+    pub fn new(node: &Node, language: &str) -> Self {
+        let mut h = Highlighter {
+            language: language.to_string(),
+            ..Default::default()
+        };
+        let mut stem = schema::stem_analyzer(language);
+        let mut exact = schema::exact_analyzer();
+        for leaf in parse::leaves(node) {
+            let f = leaf.field.as_deref();
+            if !matches!(f, None | Some("text" | "exact")) {
+                continue;
+            }
+            let words = Compiler::tokens(&mut exact, &leaf.value);
+            if leaf.prefix {
+                if let Some((last, rest)) = words.split_last() {
+                    h.exact.extend(rest.iter().cloned());
+                    h.prefixes.push(last.clone());
+                }
+            } else if leaf.phrase || f == Some("exact") {
+                h.exact.extend(words);
+            } else {
+                h.stems.extend(Compiler::tokens(&mut stem, &leaf.value));
+            }
+        }
+        h
+    }
+
+    /// Byte ranges of `text` to highlight.
+    pub fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut stem = schema::stem_analyzer(&self.language);
+        let mut exact = schema::exact_analyzer();
+        let mut out = Vec::new();
+        let mut s = stem.token_stream(text);
+        let mut e = exact.token_stream(text);
+        while s.advance() && e.advance() {
+            let (st, et) = (s.token(), e.token());
+            let hit = self.stems.contains(&st.text)
+                || self.exact.contains(&et.text)
+                || self
+                    .prefixes
+                    .iter()
+                    .any(|p| et.text.starts_with(p.as_str()));
+            if hit {
+                out.push((et.offset_from, et.offset_to));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,447 @@
+//! The search language: parsing only (no index access).
+//!
+//! ```text
+//! query   := or
+//! or      := and ("OR" and)*
+//! and     := unary (["AND"] unary)*          -- juxtaposition means AND
+//! unary   := ("NOT" | "-") unary | primary
+//! primary := "(" or ")" | [field ":"] value
+//! value   := word ["*"] | "\"" words "\"" ["~" N | "*"]
+//! ```
+//! Every node keeps its character span in the query so errors can point at it.
+
+use crate::diag::Diagnostic;
+
+/// A span of the query, in characters: (start, length).
+pub type Span = (usize, usize);
+
+/// A parsed query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    /// All children must match.
+    And(Vec<Node>),
+    /// Any child matches.
+    Or(Vec<Node>),
+    /// The child must not match.
+    Not(Box<Node>),
+    /// A word or phrase, optionally restricted to a field.
+    Leaf(Leaf),
+}
+
+/// A word, phrase or field filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaf {
+    /// Field name, if any (`case`, `role`, ...).
+    pub field: Option<String>,
+    /// Span of the field name.
+    pub field_span: Span,
+    /// The value (without quotes or trailing `*`).
+    pub value: String,
+    /// Span of the value.
+    pub span: Span,
+    /// Quoted.
+    pub phrase: bool,
+    /// Ends with `*`.
+    pub prefix: bool,
+    /// Proximity slop (`"a b"~5`).
+    pub slop: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    LParen,
+    RParen,
+    And,
+    Or,
+    Not,
+    Leaf(Leaf),
+}
+
+fn err(query: &str, span: Span, message: impl Into<String>, help: &str) -> Diagnostic {
+    Diagnostic::error(message)
+        .in_origin("query")
+        .at(1, span.0 + 1)
+        .with_source(query.replace('\n', " "), span.1)
+        .with_help(help)
+}
+
+fn is_field_name(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
+        && c.all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '-' || ch == '.' || ch == '/')
+}
+
+fn lex(query: &str) -> Result<Vec<(Tok, Span)>, Diagnostic> {
+    let chars: Vec<char> = query.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        match c {
+            '(' => {
+                out.push((Tok::LParen, (i, 1)));
+                i += 1;
+                continue;
+            }
+            ')' => {
+                out.push((Tok::RParen, (i, 1)));
+                i += 1;
+                continue;
+            }
+            '-' | '!' if i + 1 < chars.len() && !chars[i + 1].is_whitespace() => {
+                out.push((Tok::Not, (i, 1)));
+                i += 1;
+                continue;
+            }
+            '+' => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let start = i;
+        // Optional field prefix: name ':' immediately followed by a value.
+        let mut field = None;
+        let mut field_span = (0, 0);
+        let mut j = i;
+        while j < chars.len() && !chars[j].is_whitespace() && !"():\"".contains(chars[j]) {
+            j += 1;
+        }
+        if j < chars.len() && chars[j] == ':' && j > i {
+            let name: String = chars[i..j].iter().collect();
+            if is_field_name(&name) && j + 1 < chars.len() && !chars[j + 1].is_whitespace() {
+                field = Some(name);
+                field_span = (i, j - i);
+                i = j + 1;
+            }
+        }
+        if i < chars.len() && chars[i] == '"' {
+            let open = i;
+            let mut k = i + 1;
+            while k < chars.len() && chars[k] != '"' {
+                k += 1;
+            }
+            if k >= chars.len() {
+                return Err(err(
+                    query,
+                    (open, chars.len() - open),
+                    "unclosed quote",
+                    "add the closing `\"`",
+                ));
+            }
+            let value: String = chars[open + 1..k].iter().collect();
+            let mut leaf = Leaf {
+                field,
+                field_span,
+                value: value.clone(),
+                span: (open, k + 1 - open),
+                phrase: true,
+                prefix: false,
+                slop: 0,
+            };
+            i = k + 1;
+            if i < chars.len() && chars[i] == '~' {
+                let d0 = i + 1;
+                let mut d = d0;
+                while d < chars.len() && chars[d].is_ascii_digit() {
+                    d += 1;
+                }
+                let digits: String = chars[d0..d].iter().collect();
+                leaf.slop = digits.parse().map_err(|_| {
+                    err(
+                        query,
+                        (i, d - i + 1),
+                        "`~` must be followed by a number",
+                        "write proximity as \"word1 word2\"~5",
+                    )
+                })?;
+                i = d;
+            } else if i < chars.len() && chars[i] == '*' {
+                leaf.prefix = true;
+                i += 1;
+            } else if leaf.value.trim_end().ends_with('*') {
+                leaf.prefix = true;
+                leaf.value = leaf.value.trim_end().trim_end_matches('*').to_string();
+            }
+            leaf.span = (open, i - open);
+            out.push((Tok::Leaf(leaf), (start, i - start)));
+            continue;
+        }
+        let vs = i;
+        while i < chars.len() && !chars[i].is_whitespace() && !"()\"".contains(chars[i]) {
+            i += 1;
+        }
+        if i == vs {
+            if field.is_some() {
+                return Err(err(
+                    query,
+                    (start, i - start),
+                    "a field needs a value",
+                    "write e.g. `case:Alfa`",
+                ));
+            }
+            return Err(err(
+                query,
+                (i, 1),
+                format!("unexpected `{}`", chars[i]),
+                "remove it or quote the phrase",
+            ));
+        }
+        let word: String = chars[vs..i].iter().collect();
+        if field.is_none() {
+            match word.as_str() {
+                "AND" | "&&" => {
+                    out.push((Tok::And, (vs, i - vs)));
+                    continue;
+                }
+                "OR" | "||" => {
+                    out.push((Tok::Or, (vs, i - vs)));
+                    continue;
+                }
+                "NOT" => {
+                    out.push((Tok::Not, (vs, i - vs)));
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        let prefix = word.ends_with('*') && word.len() > 1;
+        let value = if prefix {
+            word.trim_end_matches('*').to_string()
+        } else {
+            word.clone()
+        };
+        if value.contains('*') || value.contains('?') && value.len() > 1 && value.ends_with('?') {
+            return Err(err(
+                query,
+                (vs, i - vs),
+                format!("wildcards are only supported at the end of a word: `{word}`"),
+                "use a prefix such as `govern*`",
+            ));
+        }
+        out.push((
+            Tok::Leaf(Leaf {
+                field,
+                field_span,
+                value,
+                span: (vs, i - vs),
+                phrase: false,
+                prefix,
+                slop: 0,
+            }),
+            (start, i - start),
+        ));
+    }
+    Ok(out)
+}
+
+struct Parser<'a> {
+    query: &'a str,
+    toks: Vec<(Tok, Span)>,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|t| &t.0)
+    }
+
+    fn span(&self) -> Span {
+        self.toks
+            .get(self.pos)
+            .map_or((self.query.chars().count(), 1), |t| t.1)
+    }
+
+    fn or(&mut self) -> Result<Node, Diagnostic> {
+        let mut parts = vec![self.and()?];
+        while self.peek() == Some(&Tok::Or) {
+            self.pos += 1;
+            parts.push(self.and()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Node::Or(parts)
+        })
+    }
+
+    fn and(&mut self) -> Result<Node, Diagnostic> {
+        let mut parts = vec![self.unary()?];
+        loop {
+            match self.peek() {
+                Some(Tok::And) => {
+                    self.pos += 1;
+                    parts.push(self.unary()?);
+                }
+                Some(Tok::Leaf(_) | Tok::Not | Tok::LParen) => parts.push(self.unary()?),
+                _ => break,
+            }
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Node::And(parts)
+        })
+    }
+
+    fn unary(&mut self) -> Result<Node, Diagnostic> {
+        if self.peek() == Some(&Tok::Not) {
+            self.pos += 1;
+            return Ok(Node::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Node, Diagnostic> {
+        let span = self.span();
+        match self.toks.get(self.pos).cloned() {
+            Some((Tok::LParen, open)) => {
+                self.pos += 1;
+                let inner = self.or()?;
+                if self.peek() != Some(&Tok::RParen) {
+                    return Err(err(
+                        self.query,
+                        open,
+                        "unclosed parenthesis",
+                        "add the closing `)`",
+                    ));
+                }
+                self.pos += 1;
+                Ok(inner)
+            }
+            Some((Tok::Leaf(l), _)) => {
+                self.pos += 1;
+                Ok(Node::Leaf(l))
+            }
+            Some((Tok::RParen, _)) => Err(err(
+                self.query,
+                span,
+                "unexpected `)`",
+                "remove it, or add the matching `(`",
+            )),
+            Some((Tok::And | Tok::Or, _)) => Err(err(
+                self.query,
+                span,
+                "an operator needs a term on each side",
+                "write e.g. `risk AND contract`",
+            )),
+            _ => Err(err(
+                self.query,
+                span,
+                "the query ends too early",
+                "add a term after the operator",
+            )),
+        }
+    }
+}
+
+/// Parses a query string.
+pub fn parse(query: &str) -> Result<Node, Diagnostic> {
+    let toks = lex(query)?;
+    if toks.is_empty() {
+        return Err(Diagnostic::error("the query is empty")
+            .with_help("give some words, e.g. `qualdex search \"revenue model\"`"));
+    }
+    let mut p = Parser {
+        query,
+        toks,
+        pos: 0,
+    };
+    let node = p.or()?;
+    if p.pos < p.toks.len() {
+        let span = p.span();
+        return Err(err(
+            query,
+            span,
+            "unexpected `)`",
+            "remove it, or add the matching `(`",
+        ));
+    }
+    Ok(node)
+}
+
+/// Every leaf, in order.
+pub fn leaves(node: &Node) -> Vec<&Leaf> {
+    let mut out = Vec::new();
+    fn walk<'a>(n: &'a Node, out: &mut Vec<&'a Leaf>, negated: bool) {
+        match n {
+            Node::And(v) | Node::Or(v) => v.iter().for_each(|c| walk(c, out, negated)),
+            Node::Not(c) => walk(c, out, !negated),
+            Node::Leaf(l) => {
+                if !negated {
+                    out.push(l);
+                }
+            }
+        }
+    }
+    walk(node, &mut out, false);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(n: &Node) -> &Leaf {
+        match n {
+            Node::Leaf(l) => l,
+            _ => panic!("not a leaf: {n:?}"),
+        }
+    }
+
+    #[test]
+    fn implicit_and_or_not_precedence() {
+        let n = parse("risk contract OR NOT case:Alfa").unwrap();
+        let Node::Or(parts) = n else { panic!() };
+        assert!(matches!(&parts[0], Node::And(v) if v.len() == 2));
+        let Node::Not(inner) = &parts[1] else {
+            panic!()
+        };
+        let l = leaf(inner);
+        assert_eq!(l.field.as_deref(), Some("case"));
+        assert_eq!(l.value, "Alfa");
+    }
+
+    #[test]
+    fn phrases_proximity_prefix_and_field_phrases() {
+        let n = parse(r#""business model"~3 govern* role:"key account manager" "revenue mod*""#)
+            .unwrap();
+        let Node::And(v) = n else { panic!() };
+        let a = leaf(&v[0]);
+        assert!(a.phrase && a.slop == 3 && a.value == "business model");
+        let b = leaf(&v[1]);
+        assert!(b.prefix && b.value == "govern");
+        let c = leaf(&v[2]);
+        assert_eq!(
+            (c.field.as_deref(), c.value.as_str(), c.phrase),
+            (Some("role"), "key account manager", true)
+        );
+        let d = leaf(&v[3]);
+        assert!(d.prefix && d.phrase && d.value == "revenue mod");
+    }
+
+    #[test]
+    fn errors_point_at_the_problem() {
+        let e = parse("risk AND (contract").unwrap_err();
+        assert_eq!(e.column, Some(10));
+        let e = parse("\"open phrase").unwrap_err();
+        assert_eq!(e.message, "unclosed quote");
+        let e = parse("risk AND").unwrap_err();
+        assert_eq!(e.message, "the query ends too early");
+        let e = parse("go*vern").unwrap_err();
+        assert!(e.message.starts_with("wildcards"));
+    }
+
+    #[test]
+    fn minus_negates_and_times_are_words() {
+        let n = parse("-risk 10:30").unwrap();
+        let Node::And(v) = n else { panic!() };
+        assert!(matches!(v[0], Node::Not(_)));
+        assert_eq!(leaf(&v[1]).value, "10:30");
+        assert!(leaf(&v[1]).field.is_none());
+    }
+}
