@@ -222,8 +222,8 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -266,6 +266,30 @@ pub fn at_byte(path: &Path, text: &str, byte: usize, message: impl Into<String>)
         .with_source_from(text, 1)
 }
 
+/// `path` as seen from folder `base` (with `..` where needed), when both are
+/// absolute; otherwise `path` unchanged. Used so messages never show
+/// absolute machine paths for files inside the user's tree.
+pub fn relative_from(path: &Path, base: &Path) -> PathBuf {
+    use std::path::Component;
+    if !path.is_absolute() || !base.is_absolute() {
+        return path.to_path_buf();
+    }
+    let p: Vec<Component> = path.components().collect();
+    let b: Vec<Component> = base.components().collect();
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return path.to_path_buf();
+    }
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
 /// A file path relative to a base, for messages.
 pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
     path.strip_prefix(base)
@@ -297,6 +321,20 @@ mod tests {
         assert_eq!(suggest("zzz", ["role", "case"]), None);
         assert_eq!(edit_distance("paht", "path"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn relative_paths() {
+        let r = relative_from(Path::new("/a/b/q.yaml"), Path::new("/a/b/c"));
+        assert_eq!(r, PathBuf::from("../q.yaml"));
+        assert_eq!(
+            relative_from(Path::new("/a/b/q.yaml"), Path::new("/a/b")),
+            PathBuf::from("q.yaml")
+        );
+        assert_eq!(
+            relative_from(Path::new("rel/q"), Path::new("/a")),
+            PathBuf::from("rel/q")
+        );
     }
 
     #[test]

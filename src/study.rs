@@ -209,6 +209,8 @@ impl Study {
                 )
             })?,
         };
+        // Show paths relative to where the user stands, never absolute ones.
+        let file = crate::diag::relative_from(&file, start);
         let root = file
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -226,24 +228,33 @@ impl Study {
         Ok(Study { root, config })
     }
 
+    /// A path inside the study folder, without a leading `./`.
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        if self.root == Path::new(".") {
+            rel.as_ref().to_path_buf()
+        } else {
+            self.root.join(rel)
+        }
+    }
+
     /// The corpus folder.
     pub fn corpus_dir(&self) -> PathBuf {
-        self.root.join(&self.config.corpus)
+        self.path(&self.config.corpus)
     }
 
     /// The index folder.
     pub fn index_dir(&self) -> PathBuf {
-        self.root.join(&self.config.index)
+        self.path(&self.config.index)
     }
 
     /// The manual codings folder.
     pub fn codings_dir(&self) -> PathBuf {
-        self.root.join("codings")
+        self.path("codings")
     }
 
     /// Where `qualdex run` writes tables.
     pub fn out_dir(&self) -> PathBuf {
-        self.root.join("out")
+        self.path("out")
     }
 
     /// Checks that the corpus folder exists.
@@ -256,7 +267,7 @@ impl Study {
                 "the corpus folder `{}` does not exist",
                 crate::diag::display_path(&dir)
             ))
-            .in_file(&self.root.join(STUDY_FILE))
+            .in_file(&self.path(STUDY_FILE))
             .with_help("create it and put transcripts in it, or fix `corpus:` in qualdex.yaml")
             .into())
         }

@@ -71,20 +71,41 @@ impl Ctx {
         }
     }
 
-    /// Opens the index, building it first if there is none yet.
+    /// Opens the index after refreshing it: the index is a cache, so
+    /// commands that read it first pick up edited, added or deleted
+    /// transcripts (an unchanged corpus costs one `stat` per file). If the
+    /// refresh fails (a broken file), the problems are shown and the last
+    /// good index answers; if there is no index at all, the error stands.
     pub fn open_index(&self, study: &Study) -> Result<Opened> {
-        if let Some(o) = index::open(study)? {
-            return Ok(o);
-        }
-        self.note("no index yet: building it (run `qualdex index` after changing transcripts)");
-        let report = index::update(
+        let had_index = index::open(study)?.is_some();
+        match index::update(
             study,
             &IndexOptions {
                 quiet: self.quiet,
                 ..Default::default()
             },
-        )?;
-        self.print_report(&report);
+        ) {
+            Ok(report) => {
+                if !had_index
+                    || !report.added.is_empty()
+                    || !report.changed.is_empty()
+                    || !report.removed.is_empty()
+                {
+                    self.print_report(&report);
+                } else {
+                    self.warn_all(&report.warnings);
+                }
+            }
+            Err(e) if had_index => {
+                if !self.quiet {
+                    eprint!("{e}");
+                    eprintln!(
+                        "warning: the index was not updated; results come from the last good index"
+                    );
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
         index::open(study)?
             .ok_or_else(|| anyhow::anyhow!("the index could not be opened after building it"))
     }

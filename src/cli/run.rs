@@ -36,7 +36,7 @@ fn build(study: &Study, spec: &TableSpec, manifest: &index::Manifest) -> Result<
                 "table `{}`: unknown kind `{other}`",
                 spec.name
             ))
-            .in_file(&study.root.join(crate::study::STUDY_FILE))
+            .in_file(&study.path(crate::study::STUDY_FILE))
             .with_help("kinds available: corpus")
             .into());
         }

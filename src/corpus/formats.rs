@@ -42,15 +42,12 @@ pub fn assemble(records: &[Record]) -> Extracted {
         if text.is_empty() {
             continue;
         }
-        match &r.speaker {
-            Some(s) => {
-                out.text.push_str(s);
-                out.text.push_str(": ");
-                if !out.voices.contains(s) {
-                    out.voices.push(s.clone());
-                }
+        if let Some(s) = &r.speaker {
+            out.text.push_str(s);
+            out.text.push_str(": ");
+            if !out.voices.contains(s) {
+                out.voices.push(s.clone());
             }
-            None => {}
         }
         out.text.push_str(&text);
         out.text.push('\n');

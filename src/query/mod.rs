@@ -253,11 +253,13 @@ impl<'a> Compiler<'a> {
                 Ok(Box::new(BooleanQuery::new(clauses)))
             }
             _ => {
-                let pool: Vec<&str> = BUILTIN_FIELDS
+                let mut pool: Vec<&str> = BUILTIN_FIELDS
                     .iter()
                     .copied()
                     .chain(self.attributes.iter().map(String::as_str))
                     .collect();
+                pool.sort_unstable();
+                pool.dedup();
                 let help = match suggest(&name, pool.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`? fields: {}", pool.join(", ")),
                     None => format!("fields: {}", pool.join(", ")),

@@ -1,0 +1,8 @@
+//! Integration tests: the real `qualdex` binary on studies the tests write.
+//! One test binary (fast to link); one module per concern.
+
+mod support;
+
+mod errors;
+mod ingest;
+mod search;

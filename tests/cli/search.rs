@@ -1,0 +1,191 @@
+//! The search language, filters, units and output formats.
+
+use serde_json::Value;
+
+use crate::ingest::mixed_study;
+
+fn paths(hits: &[Value]) -> Vec<String> {
+    hits.iter()
+        .map(|h| {
+            format!(
+                "{}#{}",
+                h["path"].as_str().unwrap(),
+                h["text"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn boolean_phrase_prefix_proximity_and_stemming() {
+    let s = mixed_study();
+    // Stemming: "incentives" matches "incentive".
+    let h = s.hits("incentives", &[]);
+    assert_eq!(h.len(), 3, "{:?}", paths(&h));
+    // Phrases use exact words: "revenue models" (plural) does not match the phrase.
+    assert_eq!(s.hits("\"revenue model\"", &[]).len(), 2);
+    assert_eq!(s.hits("\"revenue models\"", &[]).len(), 0);
+    // Prefix.
+    assert_eq!(s.hits("govern*", &[]).len(), 1);
+    // Proximity: "model pays" are 2 positions apart ("model that pays").
+    assert_eq!(s.hits("\"model pays\"", &[]).len(), 0);
+    assert_eq!(s.hits("\"model pays\"~1", &[]).len(), 1);
+    // Boolean.
+    let both = s.hits("risk AND dealer", &[]);
+    assert_eq!(both.len(), 1);
+    assert_eq!(both[0]["path"], "beta/p-03.srt");
+    let either = s.hits("governance OR trust", &[]);
+    assert_eq!(either.len(), 2);
+    let not = s.hits("risk NOT dealer", &[]);
+    assert!(
+        not.iter()
+            .all(|h| !h["text"].as_str().unwrap().contains("dealer"))
+    );
+    assert!(!not.is_empty());
+    let grouped = s.hits("(governance OR trust) AND case:Alfa", &[]);
+    assert_eq!(grouped.len(), 2);
+}
+
+#[test]
+fn filters_on_case_speaker_attributes_path_and_respondent() {
+    let s = mixed_study();
+    let case = s.hits("risk case:beta", &[]);
+    assert!(!case.is_empty() && case.iter().all(|h| h["case"] == "Beta"));
+    let spk = s.hits("speaker:\"li wei\"", &[]);
+    assert_eq!(spk.len(), 2);
+    let role = s.hits("role:\"sales manager, US\"", &["--unit", "document"]);
+    assert_eq!(role.len(), 1);
+    assert_eq!(role[0]["path"], "beta/p-02.vtt");
+    let country = s.hits("country:\"united states\" AND risk", &[]);
+    assert_eq!(country.len(), 2);
+    assert!(country.iter().all(|h| h["path"] == "beta/p-03.srt"));
+    // rd-01.md: the interviewer's question and one answer; rd-02.docx: one answer.
+    let side_prefix = s.hits("side:manu* AND revenue", &[]);
+    assert_eq!(side_prefix.len(), 3);
+    assert!(side_prefix.iter().all(|h| h["side"] == "manufacturer"));
+    let from_cases = s.hits("employees:500", &["--unit", "document"]);
+    assert_eq!(from_cases.len(), 3);
+    let path = s.hits("path:alfa/* AND revenue", &[]);
+    assert!(
+        path.iter()
+            .all(|h| h["path"].as_str().unwrap().starts_with("alfa/"))
+    );
+    assert_eq!(path.len(), 4, "rd-01.md: 2, rd-02.docx: 1, rd-03.txt: 1");
+    let resp = s.hits("risk respondent:true", &[]);
+    assert!(resp.iter().all(|h| h["speaker"] != "Interviewer"));
+    let interviewer = s.hits("risk respondent:false", &[]);
+    assert!(!interviewer.is_empty() && interviewer.iter().all(|h| h["speaker"] == "Interviewer"));
+}
+
+#[test]
+fn units_limit_count_and_order() {
+    let s = mixed_study();
+    let sentences = s.hits("risk", &["--unit", "sentence"]);
+    for h in &sentences {
+        assert!(
+            h["text"].as_str().unwrap().to_lowercase().contains("risk"),
+            "{h}"
+        );
+    }
+    let docs = s.hits("risk", &["--unit", "document"]);
+    assert_eq!(docs.len(), 3);
+    // Document order: by path, then offset.
+    let keys: Vec<(String, u64)> = sentences
+        .iter()
+        .map(|h| {
+            (
+                h["path"].as_str().unwrap().to_string(),
+                h["start"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    let count = s.ok(&["search", "risk", "--unit", "sentence", "--count"]);
+    assert_eq!(count.trim(), sentences.len().to_string());
+    let r = s.run(&[
+        "search", "risk", "--unit", "sentence", "--limit", "2", "--format", "json",
+    ]);
+    assert_eq!(r.stdout.lines().count(), 2);
+    assert!(
+        r.stderr
+            .contains(&format!("showing 2 of {}", sentences.len())),
+        "{}",
+        r.stderr
+    );
+    // No hits: exit 1, nothing on stdout.
+    let r = s.run(&["search", "zebra"]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn by_attribute_counts_hits_per_value() {
+    let s = mixed_study();
+    let json: Value =
+        serde_json::from_str(&s.ok(&["search", "risk", "--by", "side", "--format", "json"]))
+            .unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    let find = |v: &str| rows.iter().find(|r| r["side"] == v).unwrap().clone();
+    // Independent count from the JSON hits.
+    let hits = s.hits("risk", &[]);
+    let partner = hits.iter().filter(|h| h["side"] == "partner").count() as u64;
+    let manufacturer = hits.iter().filter(|h| h["side"] == "manufacturer").count() as u64;
+    assert_eq!(find("partner")["hits"], partner);
+    assert_eq!(find("manufacturer")["hits"], manufacturer);
+    assert_eq!(find("Total")["hits"], partner + manufacturer);
+    let csv = s.ok(&["search", "risk", "--by", "case", "--format", "csv"]);
+    assert!(
+        csv.starts_with("case,hits,documents with hits,documents\n"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn kwic_csv_and_markdown_outputs() {
+    let s = mixed_study();
+    let kwic = s.ok(&["search", "\"business model\""]);
+    assert!(
+        kwic.starts_with("alfa/rd-01.md#p2  Alfa  Åsa Öberg  ["),
+        "{kwic}"
+    );
+    assert!(
+        kwic.contains("We still have no business model that pays every party."),
+        "{kwic}"
+    );
+    let csv = s.ok(&["search", "trust", "--format", "csv"]);
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    assert_eq!(
+        &headers.iter().take(9).collect::<Vec<_>>(),
+        &[
+            "path",
+            "id",
+            "case",
+            "speaker",
+            "unit",
+            "start",
+            "end",
+            "respondent",
+            "text"
+        ]
+    );
+    let rec = rdr.records().next().unwrap().unwrap();
+    assert_eq!(&rec[0], "alfa/rd-02.docx");
+    assert_eq!(&rec[8], "The dealers don't trust it.");
+    let role_col = headers.iter().position(|h| h == "role").unwrap();
+    assert_eq!(&rec[role_col], "technology lead");
+    let md = s.ok(&["search", "trust", "--format", "md"]);
+    assert!(
+        md.contains("| Alfa | alfa/rd-02.docx#p3 | Jörg Müller | The dealers don't trust it. |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn search_results_are_deterministic() {
+    let s = mixed_study();
+    let a = s.ok(&["search", "NOT zzz", "--format", "json", "--limit", "0"]);
+    let b = s.ok(&["search", "NOT zzz", "--format", "json", "--limit", "0"]);
+    assert_eq!(a, b);
+}
