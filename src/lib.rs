@@ -1,11 +1,14 @@
 //! qualdex: index interview transcripts, code them with a YAML codebook and
 //! build the cross-case tables of a multi-case study.
 //!
-//! Data flows one way: files ([`corpus`]) → index ([`index`]) → queries
-//! ([`query`]) → tables ([`table`]) → renderers ([`render`]). The command line
-//! lives in [`cli`]; nothing below it parses arguments.
+//! Data flows one way: files ([`corpus`]) → index ([`index`]) → coding
+//! ([`codebook`], [`coding`]) → queries ([`query`]) → tables ([`table`]) →
+//! renderers ([`render`]). The command line lives in [`cli`]; nothing below it
+//! parses arguments.
 
 pub mod cli;
+pub mod codebook;
+pub mod coding;
 pub mod corpus;
 pub mod diag;
 pub mod fsutil;

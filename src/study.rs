@@ -380,7 +380,7 @@ pub fn yaml_error(
     if let Some(loc) = err.location() {
         d = d.at(loc.line(), loc.column()).with_source_from(text, 1);
     }
-    if let Some(rest) = message.strip_prefix("unknown field `") {
+    if let Some(rest) = message.split_once("unknown field `").map(|(_, r)| r) {
         let field = rest.split('`').next().unwrap_or_default();
         let expected: Vec<&str> = rest
             .split("expected ")
