@@ -158,10 +158,65 @@ impl Ctx {
     }
 }
 
+/// The coder's name: `--coder`, else `$QUALDEX_CODER`, else `$USER`, else `coder`.
+pub fn coder_name(given: Option<&str>) -> String {
+    given
+        .map(String::from)
+        .or_else(|| std::env::var("QUALDEX_CODER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "coder".to_string())
+}
+
+/// Reads one document of the corpus fresh from its file.
+pub fn read_doc(study: &Study, rel: &str) -> Result<crate::corpus::Document> {
+    use crate::corpus::{Format, FoundFile, ReadOptions};
+    let root = study.require_corpus()?;
+    let rel = rel.replace('\\', "/");
+    let abs = root.join(&rel);
+    let format = Format::from_path(&abs)
+        .filter(|_| abs.is_file())
+        .ok_or_else(|| {
+            Diagnostic::error(format!("no document `{rel}` in the corpus folder"))
+                .with_help("give the path relative to the corpus folder, as search results show it")
+        })?;
+    let meta = std::fs::metadata(&abs)?;
+    let file = FoundFile {
+        rel,
+        abs,
+        size: meta.len(),
+        mtime_ns: 0,
+        format,
+    };
+    let opts = ReadOptions {
+        lossy: false,
+        speakers: crate::index::speaker_rules(study),
+    };
+    Ok(crate::corpus::read_document(&file, &opts)?)
+}
+
+/// Shortens text to `max` characters on one line, with an ellipsis.
+pub fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
 /// "1 file", "3 files".
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
+    } else if noun.ends_with('s') || noun.ends_with('x') {
+        format!("{n} {noun}es")
+    } else if let Some(stem) = noun
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'o', 'u']))
+    {
+        format!("{n} {stem}ies")
     } else {
         format!("{n} {noun}s")
     }
@@ -190,4 +245,16 @@ pub fn report_error(e: &anyhow::Error) -> ExitCode {
 /// Standard output, buffered.
 pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::new(std::io::stdout().lock())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plurals() {
+        assert_eq!(super::count(1, "pass"), "1 pass");
+        assert_eq!(super::count(3, "pass"), "3 passes");
+        assert_eq!(super::count(2, "family"), "2 families");
+        assert_eq!(super::count(0, "file"), "0 files");
+        assert_eq!(super::count(2, "key"), "2 keys");
+    }
 }

@@ -5,10 +5,15 @@
 //! Exit codes: 0 success, 1 a search found nothing, 2 an error. A closed pipe
 //! (`qualdex search ... | head`) is success.
 
+mod code;
+mod codebook;
+mod codings;
 mod common;
 mod corpus;
 mod index;
 mod init;
+mod passages;
+mod review;
 mod run;
 mod search;
 mod text;
@@ -26,6 +31,11 @@ Examples:
   qualdex search '\"revenue model\" AND case:Alfa'
   qualdex search 'risk*' --by side   hits per attribute value
   qualdex corpus --by role           the data-collection table
+  qualdex codebook check             validate the codebook, try every rule
+  qualdex code                       apply the rules; passages per code
+  qualdex code add risk --doc alfa/rd-01.md --quote \"we carry the risk\"
+  qualdex search 'code:governance AND case:Alfa'
+  qualdex passages governance --format json
   qualdex run corpus/global-service-networks
                                      index and print a study's tables";
 
@@ -61,6 +71,16 @@ pub enum Command {
     Text(text::Args),
     /// The data-collection table: documents, informants, turns, words per case.
     Corpus(corpus::Args),
+    /// Check, show or export the codebook.
+    Codebook(codebook::Args),
+    /// Apply the codebook's rules; `code add` / `code rm` for manual codings.
+    Code(code::Args),
+    /// List, check (re-anchor) or import manual codings.
+    Codings(codings::Args),
+    /// Coded passages of a code, with provenance.
+    Passages(passages::Args),
+    /// Accept or reject auto-coded passages.
+    Review(review::Args),
     /// Index a study and regenerate the tables its qualdex.yaml declares.
     Run(run::Args),
 }
@@ -75,6 +95,11 @@ pub fn main() -> ExitCode {
         Command::Search(a) => search::run(&ctx, a),
         Command::Text(a) => text::run(&ctx, a),
         Command::Corpus(a) => corpus::run(&ctx, a),
+        Command::Codebook(a) => codebook::run(&ctx, a),
+        Command::Code(a) => code::run(&ctx, a),
+        Command::Codings(a) => codings::run(&ctx, a),
+        Command::Passages(a) => passages::run(&ctx, a),
+        Command::Review(a) => review::run(&ctx, a),
         Command::Run(a) => run::run(&ctx, a),
     };
     match result {

@@ -20,6 +20,8 @@ const HELP: &str = r#"Query language:
   govern*                  prefix;  "business mod*" phrase ending in a prefix
   case:Alfa                filters: case, speaker, path, respondent:true|false,
   role:"key account manager"   and every attribute (front matter, cases.csv, documents.csv)
+  code:governance          units overlapping a passage coded governance (or below);
+                           --source auto|manual|CODER picks whose codings count
   ( ... )                  grouping;  AND binds tighter than OR
 
 Examples:
@@ -27,6 +29,8 @@ Examples:
   qualdex search 'risk* respondent:true' --unit sentence
   qualdex search 'incentive*' --by case --format csv
   qualdex search 'trust' --format json | jq .text
+  qualdex search 'code:governance AND code:risk'      co-coded units
+  qualdex search 'code:roles/orchestrator AND case:Alfa' --source manual
 
 Hits are listed in document order. Exit status: 0 hits found, 1 none, 2 error."#;
 
@@ -65,6 +69,9 @@ pub struct Args {
     /// Output format (`--by` tables: md, csv, json).
     #[arg(long, value_enum, default_value_t = HitFormat::Kwic)]
     pub format: HitFormat,
+    /// Which codings `code:` filters use: auto, manual, or a coder's name.
+    #[arg(long, default_value = "any")]
+    pub source: String,
     /// Characters of context on each side of a match in KWIC output.
     #[arg(long, default_value_t = 70)]
     pub context: usize,
@@ -81,7 +88,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         .and_then(UnitKind::parse)
         .unwrap_or(study.config.unit);
     let opened = ctx.open_index(&study)?;
-    let compiled = Compiler::new(&opened, &text).compile(&node)?;
+    let codebook = crate::index::load_codebook(&study)?;
+    let compiled = Compiler::new(&opened, &text)
+        .with_codes(&codebook, crate::query::CodeSource::parse(&args.source))
+        .compile(&node)?;
     let limit = if args.count || args.by.is_some() || args.limit == 0 {
         None
     } else {

@@ -375,8 +375,7 @@ impl Codebook {
                         let detail = e.to_string();
                         let last = detail
                             .lines()
-                            .filter(|l| !l.trim().is_empty())
-                            .next_back()
+                            .rfind(|l| !l.trim().is_empty())
                             .unwrap_or(&detail)
                             .trim()
                             .to_string();

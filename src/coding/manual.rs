@@ -371,19 +371,24 @@ fn fuzzy(text: &str, m: &ManualCoding, chars: &CharMap) -> Anchor {
     candidates.sort_unstable();
     candidates.dedup();
     let quote: String = q.iter().collect();
-    let slack = (qlen / 8).max(2);
-    let mut best: Option<(f64, usize, usize)> = None;
-    let window = |s: usize, e: usize| -> String {
-        text_chars[s.min(text_chars.len())..e.min(text_chars.len())]
-            .iter()
-            .collect()
+    // Edits may lengthen or shorten the quote by up to a quarter.
+    let slack = qlen / 4 + 2;
+    let n = text_chars.len();
+    let window = |s: usize, e: usize| -> String { text_chars[s.min(n)..e.min(n)].iter().collect() };
+    // Boundaries are chosen with the stored context around the quote, so a
+    // window neither stops short of nor runs past the edited passage.
+    let full = format!("{}{}{}", m.prefix, quote, m.suffix);
+    let (pl, sl) = (m.prefix.chars().count(), m.suffix.chars().count());
+    let in_context = |s: usize, e: usize| -> f64 {
+        let around = window(s.saturating_sub(pl), s) + &window(s, e) + &window(e, e + sl);
+        strsim::normalized_levenshtein(&full, &around)
     };
+    let mut best: Option<(f64, usize, usize)> = None;
     for c in candidates {
-        // Refine the start, then the end.
         let mut bs = c;
         let mut bscore = -1.0;
         for s in c.saturating_sub(slack)..=c + slack {
-            let sc = strsim::normalized_levenshtein(&quote, &window(s, s + qlen));
+            let sc = in_context(s, s + qlen);
             if sc > bscore {
                 bscore = sc;
                 bs = s;
@@ -394,16 +399,17 @@ fn fuzzy(text: &str, m: &ManualCoding, chars: &CharMap) -> Anchor {
             if e <= bs {
                 continue;
             }
-            let sc = strsim::normalized_levenshtein(&quote, &window(bs, e));
+            let sc = in_context(bs, e);
             if sc > bscore {
                 bscore = sc;
                 be = e;
             }
         }
         if best.is_none_or(|b| bscore > b.0) {
-            best = Some((bscore, bs, be.min(text_chars.len())));
+            best = Some((bscore, bs, be.min(n)));
         }
     }
+    let best = best.map(|(_, s, e)| (strsim::normalized_levenshtein(&quote, &window(s, e)), s, e));
     match best {
         Some((score, start, end)) if score >= FUZZY_THRESHOLD && start < end => {
             // Trim whitespace the window may have picked up at its edges.

@@ -388,6 +388,9 @@ impl CharMap {
 
 /// The byte range of a character range of `text`.
 pub fn char_range_to_bytes(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    if end < start {
+        return None;
+    }
     if text.is_ascii() {
         return (start <= end && end <= text.len()).then_some((start, end));
     }
@@ -463,6 +466,8 @@ mod tests {
         assert_eq!(slice_chars("aé✓b", 1, 3), Some("é✓"));
         assert_eq!(slice_chars("aé✓b", 4, 4), Some(""));
         assert_eq!(slice_chars("ab", 1, 3), None);
+        assert_eq!(slice_chars("aé", 2, 1), None);
+        assert_eq!(slice_chars("ab", 2, 1), None);
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct DocEntry {
     pub respondent_words: usize,
     /// Characters in the plain text.
     pub chars: usize,
+    /// Fingerprint of the codebook and this document's manual codings.
+    #[serde(default)]
+    pub coding_fp: String,
 }
 
 impl DocEntry {
@@ -57,6 +60,9 @@ pub struct Manifest {
     pub settings: String,
     /// Documents by path.
     pub documents: BTreeMap<String, DocEntry>,
+    /// Hash of the codebook the codes were computed with.
+    #[serde(default)]
+    pub codebook: String,
 }
 
 impl Manifest {

@@ -20,6 +20,10 @@ use rayon::prelude::*;
 use tantivy::schema::OwnedValue;
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term};
 
+use crate::codebook::Codebook;
+use crate::coding::manual::{self, Codings, Verdict};
+use crate::coding::matcher::RuleHits;
+use crate::coding::{CodedPassage, Matcher, Source};
 use crate::corpus::attributes::Sheets;
 use crate::corpus::turns::SpeakerRules;
 use crate::corpus::{self, Document, FoundFile, ReadOptions};
@@ -60,6 +64,8 @@ pub struct IndexReport {
     pub warnings: Vec<Diagnostic>,
     /// Seconds taken.
     pub seconds: f64,
+    /// Units coded per rule, over the documents read in this run.
+    pub rule_hits: RuleHits,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Diagnostics {
@@ -147,11 +153,172 @@ fn progress(total: usize, quiet: bool, message: &str) -> ProgressBar {
     pb
 }
 
-/// Brings the index up to date with the corpus (incrementally when it can).
+/// The study's codebook (empty when it declares none).
+pub fn load_codebook(study: &Study) -> Result<Codebook, Diagnostics> {
+    let files: Vec<PathBuf> = study
+        .config
+        .codebooks
+        .iter()
+        .map(|c| study.path(c))
+        .collect();
+    if files.is_empty() {
+        return Ok(Codebook::empty());
+    }
+    Codebook::load(&files, study.config.unit)
+}
+
+/// Checks that every manual coding names a code of the codebook.
+fn check_manual_codes(cb: &Codebook, codings: &Codings) -> Result<(), Diagnostics> {
+    let mut problems = Vec::new();
+    for (path, file) in codings.files.values() {
+        let codes = file
+            .codings
+            .iter()
+            .map(|m| (&m.code, &m.doc))
+            .chain(file.reviews.iter().map(|r| (&r.code, &r.doc)));
+        for (code, doc) in codes {
+            if cb.code(code).is_none() {
+                let mut d = match cb.resolve(code) {
+                    Ok(r) => Diagnostic::error(format!(
+                        "coding of `{doc}` names `{code}`; write the full path `{}`",
+                        r.path
+                    )),
+                    Err(e) => {
+                        Diagnostic::error(format!("coding of `{doc}` names unknown code `{code}`"))
+                            .with_help(e.help.unwrap_or_default())
+                    }
+                };
+                d = d.in_file(path);
+                if let Ok(text) = std::fs::read_to_string(path)
+                    && let Some(line) = text
+                        .lines()
+                        .position(|l| l.contains(&format!("code: {code}")))
+                {
+                    d = d.at_line(line + 1).with_source_from(&text, 1);
+                }
+                problems.push(d);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Diagnostics(problems))
+    }
+}
+
+/// Everything needed to code documents while indexing.
+pub struct CodingContext {
+    /// The codebook.
+    pub codebook: Codebook,
+    /// Its compiled rules.
+    pub matcher: Matcher,
+    /// Manual codings and reviews.
+    pub codings: Codings,
+}
+
+impl CodingContext {
+    /// Loads the codebook and manual codings of a study.
+    pub fn load(study: &Study) -> Result<CodingContext, Diagnostics> {
+        let codebook = load_codebook(study)?;
+        let codings = Codings::load(&study.codings_dir())?;
+        check_manual_codes(&codebook, &codings)?;
+        let matcher = Matcher::new(&codebook, &study.config.language);
+        Ok(CodingContext {
+            codebook,
+            matcher,
+            codings,
+        })
+    }
+
+    fn fingerprint(&self, path: &str) -> String {
+        format!("{}:{}", self.codebook.hash, self.codings.fingerprint(path))
+    }
+
+    /// Every coded passage of a document: auto-codings (minus rejected,
+    /// marking accepted) and anchored manual codings. Orphans are returned
+    /// as warnings.
+    pub fn code(
+        &self,
+        doc: &Document,
+        attrs: &BTreeMap<String, String>,
+        hits: &mut RuleHits,
+    ) -> (Vec<CodedPassage>, Vec<Diagnostic>) {
+        let mut warnings = Vec::new();
+        let mut passages = self.matcher.code(&self.codebook, doc, attrs, hits);
+        let unit_text = |p: &CodedPassage| doc.text[p.byte_start..p.byte_end].to_string();
+        let mut extra = Vec::new();
+        for (coder, review) in self.codings.reviews_for(&doc.path) {
+            let mut matched = false;
+            passages.retain_mut(|p| {
+                if p.code != review.code || unit_text(p) != review.quote {
+                    return true;
+                }
+                matched = true;
+                match review.verdict {
+                    Verdict::Reject => false,
+                    Verdict::Accept => {
+                        p.accepted = true;
+                        let mut m = p.clone();
+                        m.source = Source::Manual {
+                            coder: coder.to_string(),
+                        };
+                        m.anchor = Some("accepted".into());
+                        extra.push(m);
+                        true
+                    }
+                }
+            });
+            if !matched {
+                warnings.push(Diagnostic::warning(format!(
+                    "`{}`: {coder}'s review of `{}` no longer matches an auto-coded passage (the text or the rules changed)",
+                    doc.path, review.code
+                )));
+            }
+        }
+        passages.extend(extra);
+        for (coder, m) in self.codings.for_doc(&doc.path) {
+            let anchor = manual::anchor(&doc.text, m);
+            let Some((start, end)) = anchor.range() else {
+                warnings.push(Diagnostic::warning(format!(
+                    "`{}`: {coder}'s coding `{}` is orphaned (its quote is no longer in the text); it stays in the file: see `qualdex codings check`",
+                    doc.path, m.code
+                )));
+                continue;
+            };
+            let Some((bs, be)) = corpus::char_range_to_bytes(&doc.text, start, end) else {
+                continue;
+            };
+            passages.push(CodedPassage {
+                code: m.code.clone(),
+                source: Source::Manual {
+                    coder: coder.to_string(),
+                },
+                start,
+                end,
+                byte_start: bs,
+                byte_end: be,
+                unit: None,
+                evidence: Vec::new(),
+                memo: m.memo.clone(),
+                anchor: Some(anchor.label().to_string()),
+                accepted: false,
+            });
+        }
+        passages.sort_by(|a, b| {
+            (a.start, a.end, &a.code, &a.source).cmp(&(b.start, b.end, &b.code, &b.source))
+        });
+        (passages, warnings)
+    }
+}
+
+/// Brings the index up to date with the corpus, the codebook and the manual
+/// codings (incrementally when it can).
 pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnostics> {
     let started = Instant::now();
     let corpus_dir = study.require_corpus()?;
     let sheets = Sheets::load(&corpus_dir)?;
+    let coding = CodingContext::load(study)?;
     let discovery = corpus::discover(&corpus_dir)?;
     let index_dir = study.index_dir();
     let settings = settings_fingerprint(study, opts.lossy);
@@ -177,6 +344,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         schema_version: schema::SCHEMA_VERSION,
         settings,
         documents: BTreeMap::new(),
+        codebook: coding.codebook.hash.clone(),
     };
 
     // Decide what must be read without reading anything.
@@ -184,10 +352,13 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     for f in &discovery.files {
         match old.documents.get(&f.rel) {
             Some(e) if e.size == f.size && u128::from(e.mtime_ns) == f.mtime_ns => {
-                let case = e.attributes.get("case").cloned().unwrap_or_default();
                 let (attrs, _) = corpus::resolve_attributes(&f.rel, &e.front_matter, &sheets);
-                let fp = sheets.row_fingerprint(&f.rel, attrs.get("case").unwrap_or(&case));
-                if fp == e.sheet_fp && attrs == e.attributes {
+                let fp =
+                    sheets.row_fingerprint(&f.rel, attrs.get("case").map_or("", String::as_str));
+                if fp == e.sheet_fp
+                    && attrs == e.attributes
+                    && e.coding_fp == coding.fingerprint(&f.rel)
+                {
                     manifest.documents.insert(f.rel.clone(), e.clone());
                 } else {
                     to_read.push(f);
@@ -208,7 +379,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     };
     let pb = progress(to_read.len(), opts.quiet, "indexing");
     let mut problems: Vec<Diagnostic> = Vec::new();
-    let mut pending: Vec<(Document, BTreeMap<String, String>, String)> = Vec::new();
+    let mut pending: Vec<(Document, BTreeMap<String, String>, Vec<CodedPassage>)> = Vec::new();
     // Files whose content is unchanged but were re-read (touched): manifest only.
     let mut touched = 0usize;
 
@@ -233,20 +404,41 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         Ok((generation, index, writer))
     };
 
+    let mut hits = RuleHits::default();
     for chunk in to_read.chunks(64) {
-        let parsed: Vec<Result<Document, Diagnostics>> = chunk
+        type Parsed = Result<
+            (
+                Document,
+                BTreeMap<String, String>,
+                Vec<Diagnostic>,
+                Vec<CodedPassage>,
+                RuleHits,
+            ),
+            Diagnostics,
+        >;
+        let parsed: Vec<Parsed> = chunk
             .par_iter()
-            .map(|f| corpus::read_document(f, &read_opts))
+            .map(|f| {
+                let doc = corpus::read_document(f, &read_opts)?;
+                let (attrs, mut warns) =
+                    corpus::resolve_attributes(&doc.path, &doc.front_matter, &sheets);
+                let mut h = RuleHits::default();
+                let (passages, w) = coding.code(&doc, &attrs, &mut h);
+                warns.extend(w);
+                Ok((doc, attrs, warns, passages, h))
+            })
             .collect();
         report.reread += chunk.len();
         for (f, res) in chunk.iter().zip(parsed) {
             pb.inc(1);
             match res {
                 Err(d) => problems.extend(d.0),
-                Ok(doc) => {
-                    let (attrs, warns) =
-                        corpus::resolve_attributes(&doc.path, &doc.front_matter, &sheets);
+                Ok((doc, attrs, warns, passages, h)) => {
                     report.warnings.extend(warns);
+                    hits.units.resize(hits.units.len().max(h.units.len()), 0);
+                    for (i, n) in h.units.iter().enumerate() {
+                        hits.units[i] += n;
+                    }
                     let fp = sheets
                         .row_fingerprint(&doc.path, attrs.get("case").map_or("", String::as_str));
                     let entry = DocEntry {
@@ -256,16 +448,18 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                         format: doc.format,
                         front_matter: doc.front_matter.clone(),
                         attributes: attrs.clone(),
-                        sheet_fp: fp.clone(),
+                        sheet_fp: fp,
                         words: doc.words,
                         turns: doc.turns,
                         respondent_words: respondent_words(&doc),
                         chars: doc.text.chars().count(),
+                        coding_fp: coding.fingerprint(&doc.path),
                     };
                     let same = old.documents.get(&doc.path).is_some_and(|e| {
                         e.hash == entry.hash
                             && e.sheet_fp == entry.sheet_fp
                             && e.attributes == entry.attributes
+                            && e.coding_fp == entry.coding_fp
                     });
                     if same {
                         touched += 1;
@@ -278,7 +472,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                         report.added.push(doc.path.clone());
                     }
                     manifest.documents.insert(doc.path.clone(), entry);
-                    pending.push((doc, attrs, fp));
+                    pending.push((doc, attrs, passages));
                 }
             }
         }
@@ -291,9 +485,9 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             }
             if let Some((_, index, writer)) = target.as_mut() {
                 let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
-                for (doc, attrs, _) in pending.drain(..) {
+                for (doc, attrs, passages) in pending.drain(..) {
                     writer.delete_term(Term::from_field_text(fields.path, &doc.path));
-                    for td in unit_documents(&doc, &attrs, &fields) {
+                    for td in unit_documents(&doc, &attrs, &passages, &fields) {
                         writer.add_document(td).map_err(|e| tantivy_err(&e))?;
                     }
                 }
@@ -301,6 +495,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         }
     }
     pb.finish_and_clear();
+    report.rule_hits = hits;
     if !problems.is_empty() {
         // Dropping the writer discards everything added: the last good index stays.
         drop(target);
@@ -334,7 +529,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                 let _ = std::fs::remove_dir_all(&old_gen.dir);
             }
         }
-    } else if touched > 0
+    } else if (touched > 0 || old.codebook != manifest.codebook)
         && let Some(g) = &current
     {
         manifest
@@ -355,10 +550,29 @@ fn respondent_words(doc: &Document) -> usize {
         .sum()
 }
 
-/// The tantivy documents for one transcript: one per distinct span.
+/// The `code` and `code_src` terms a passage contributes.
+fn code_terms(p: &CodedPassage) -> (Vec<String>, Vec<String>) {
+    let anc = crate::codebook::ancestors(&p.code);
+    let mut src = Vec::new();
+    for a in &anc {
+        match &p.source {
+            Source::Auto => src.push(format!("auto|{a}")),
+            Source::Manual { coder } => {
+                src.push(format!("manual|{a}"));
+                src.push(format!("coder:{coder}|{a}"));
+            }
+        }
+    }
+    (anc, src)
+}
+
+/// The tantivy documents for one transcript: one per distinct span, each
+/// carrying the codes of the passages that overlap it, plus one `coding`
+/// document per coded passage.
 pub fn unit_documents(
     doc: &Document,
     attrs: &BTreeMap<String, String>,
+    passages: &[CodedPassage],
     f: &Fields,
 ) -> Vec<TantivyDocument> {
     let mut spans: BTreeMap<(usize, usize), Vec<&corpus::Unit>> = BTreeMap::new();
@@ -374,22 +588,45 @@ pub fn unit_documents(
         .iter()
         .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
         .collect();
-    let base = |u: &corpus::Unit| {
+    let terms: Vec<(usize, usize, Vec<String>, Vec<String>)> = passages
+        .iter()
+        .map(|p| {
+            let (a, s) = code_terms(p);
+            (p.byte_start, p.byte_end, a, s)
+        })
+        .collect();
+    let add_codes = |td: &mut TantivyDocument, s: usize, e: usize| {
+        let mut codes = std::collections::BTreeSet::new();
+        let mut srcs = std::collections::BTreeSet::new();
+        for (ps, pe, a, src) in &terms {
+            if *ps < e && s < *pe {
+                codes.extend(a.iter());
+                srcs.extend(src.iter());
+            }
+        }
+        for c in codes {
+            td.add_text(f.code, c);
+        }
+        for c in srcs {
+            td.add_text(f.code_src, c);
+        }
+    };
+    let base = |start: usize, end: usize| {
         let mut td = TantivyDocument::default();
         td.add_text(f.path, &doc.path);
         td.add_text(f.case, attrs.get("case").map_or("", String::as_str));
         td.add_object(f.attrs, attr_obj.clone());
-        td.add_u64(f.start, u.start as u64);
-        td.add_u64(f.end, u.end as u64);
+        td.add_u64(f.start, start as u64);
+        td.add_u64(f.end, end as u64);
+        td
+    };
+    let mut out = Vec::with_capacity(spans.len() + passages.len() + 1);
+    for units in spans.values() {
+        let u = units[0];
+        let mut td = base(u.start, u.end);
         let text = &doc.text[u.byte_start..u.byte_end];
         td.add_text(f.text, text);
         td.add_text(f.exact, text);
-        td
-    };
-    let mut out = Vec::with_capacity(spans.len() + 1);
-    for units in spans.values() {
-        let u = units[0];
-        let mut td = base(u);
         for v in units {
             td.add_text(f.ids, &v.id);
             td.add_text(f.kind, v.kind.as_str());
@@ -402,15 +639,53 @@ pub fn unit_documents(
         if let Some(ts) = &u.timestamp {
             td.add_text(f.timestamp, ts);
         }
+        add_codes(&mut td, u.byte_start, u.byte_end);
         out.push(td);
     }
     if let Some(u) = document_unit {
-        let mut td = base(u);
+        let mut td = base(u.start, u.end);
+        let text = &doc.text[u.byte_start..u.byte_end];
+        td.add_text(f.text, text);
+        td.add_text(f.exact, text);
         td.add_text(f.ids, &u.id);
         td.add_text(f.kind, UnitKind::Document.as_str());
         td.add_text(f.respondent, "false");
         td.add_u64(f.turn, 0);
         td.add_text(f.body, &doc.text);
+        add_codes(&mut td, u.byte_start, u.byte_end);
+        out.push(td);
+    }
+    let turns: Vec<&corpus::Unit> = doc
+        .units
+        .iter()
+        .filter(|u| u.kind == UnitKind::Turn)
+        .collect();
+    for (n, p) in passages.iter().enumerate() {
+        let mut td = base(p.start, p.end);
+        td.add_text(f.kind, schema::CODING_KIND);
+        td.add_text(
+            f.ids,
+            p.unit.clone().unwrap_or_else(|| format!("m{}", n + 1)),
+        );
+        let (anc, src) = code_terms(p);
+        for a in anc {
+            td.add_text(f.code, a);
+        }
+        for s in src {
+            td.add_text(f.code_src, s);
+        }
+        let turn = turns.iter().find(|t| {
+            t.byte_start <= p.byte_start && p.byte_start < t.byte_end.max(t.byte_start + 1)
+        });
+        if let Some(t) = turn {
+            if let Some(s) = &t.speaker {
+                td.add_text(f.speaker, s);
+            }
+            td.add_text(f.respondent, if t.respondent { "true" } else { "false" });
+        } else {
+            td.add_text(f.respondent, "false");
+        }
+        td.add_text(f.prov, serde_json::to_string(p).unwrap_or_default());
         out.push(td);
     }
     out
@@ -438,6 +713,10 @@ pub fn open(study: &Study) -> Result<Option<Opened>, Diagnostics> {
     let Some(manifest) = Manifest::read(&g.manifest()) else {
         return Ok(None);
     };
+    // An index from another qualdex version is rebuilt, not an error.
+    if manifest.schema_version != schema::SCHEMA_VERSION {
+        return Ok(None);
+    }
     let index = Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?;
     schema::register(&index, &study.config.language);
     let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;

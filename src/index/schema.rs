@@ -16,7 +16,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Analyser names registered on every open.
 pub const STEM: &str = "qd_stem";
@@ -56,7 +56,16 @@ pub struct Fields {
     pub exact: Field,
     /// The document's plain text (stored on the document unit only).
     pub body: Field,
+    /// Codes (with their ancestors) of passages overlapping this span.
+    pub code: Field,
+    /// The same, prefixed by source: `auto|path`, `manual|path`, `coder:NAME|path`.
+    pub code_src: Field,
+    /// A coded passage's provenance (JSON), on `coding` documents.
+    pub prov: Field,
 }
+
+/// The `kind` of documents that hold one coded passage each.
+pub const CODING_KIND: &str = "coding";
 
 /// Builds the schema.
 pub fn build() -> (Schema, Fields) {
@@ -98,6 +107,9 @@ pub fn build() -> (Schema, Fields) {
         text: b.add_text_field("text", positions(STEM)),
         exact: b.add_text_field("exact", positions(EXACT)),
         body: b.add_text_field("body", STORED),
+        code: b.add_text_field("code", STRING),
+        code_src: b.add_text_field("code_src", STRING),
+        prov: b.add_text_field("prov", STORED),
     };
     (b.build(), fields)
 }
@@ -120,6 +132,9 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         text: f("text")?,
         exact: f("exact")?,
         body: f("body")?,
+        code: f("code")?,
+        code_src: f("code_src")?,
+        prov: f("prov")?,
     })
 }
 

@@ -24,12 +24,58 @@ use crate::study::UnitKind;
 pub use parse::{Leaf, Node, parse};
 
 /// Fields every index has, besides attributes.
-pub const BUILTIN_FIELDS: &[&str] = &["case", "speaker", "respondent", "path", "text", "exact"];
+pub const BUILTIN_FIELDS: &[&str] = &[
+    "case",
+    "code",
+    "speaker",
+    "respondent",
+    "path",
+    "text",
+    "exact",
+];
+
+/// Which codings `code:` filters look at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Every coding.
+    #[default]
+    Any,
+    /// Rule-based codings.
+    Auto,
+    /// Codings by any coder (including accepted auto-codings).
+    Manual,
+    /// One coder's codings.
+    Coder(String),
+}
+
+impl CodeSource {
+    /// Parses `auto`, `manual`, or a coder's name.
+    pub fn parse(s: &str) -> CodeSource {
+        match s {
+            "any" | "all" => CodeSource::Any,
+            "auto" => CodeSource::Auto,
+            "manual" => CodeSource::Manual,
+            coder => CodeSource::Coder(coder.to_string()),
+        }
+    }
+
+    /// The indexed term for a code path under this source.
+    pub fn term(&self, path: &str) -> (bool, String) {
+        match self {
+            CodeSource::Any => (false, path.to_string()),
+            CodeSource::Auto => (true, format!("auto|{path}")),
+            CodeSource::Manual => (true, format!("manual|{path}")),
+            CodeSource::Coder(c) => (true, format!("coder:{c}|{path}")),
+        }
+    }
+}
 
 /// Builds tantivy queries from syntax trees for one opened index.
 pub struct Compiler<'a> {
     opened: &'a Opened,
     query: &'a str,
+    codebook: Option<&'a crate::codebook::Codebook>,
+    source: CodeSource,
     attributes: BTreeSet<String>,
     stem: TextAnalyzer,
     exact: TextAnalyzer,
@@ -41,10 +87,24 @@ impl<'a> Compiler<'a> {
         Compiler {
             opened,
             query,
+            codebook: None,
+            source: CodeSource::Any,
             attributes: opened.manifest.attribute_names(),
             stem: schema::stem_analyzer(&opened.language),
             exact: schema::exact_analyzer(),
         }
+    }
+
+    /// Lets `code:` filters resolve ids against a codebook.
+    #[must_use]
+    pub fn with_codes(
+        mut self,
+        codebook: &'a crate::codebook::Codebook,
+        source: CodeSource,
+    ) -> Self {
+        self.codebook = Some(codebook);
+        self.source = source;
+        self
     }
 
     fn located(&self, span: parse::Span, message: String, help: String) -> Diagnostic {
@@ -219,11 +279,24 @@ impl<'a> Compiler<'a> {
                     "write `respondent:true` for respondents' words".into(),
                 )),
             },
-            "code" => Err(self.located(
-                leaf.field_span,
-                "`code:` filters need a coded corpus".into(),
-                "code the corpus first with `qualdex code` (arrives with the codebook)".into(),
-            )),
+            "code" => {
+                let Some(cb) = self.codebook.filter(|c| !c.codes.is_empty()) else {
+                    return Err(self.located(
+                        leaf.field_span,
+                        "`code:` needs a codebook".into(),
+                        "list codebook files under `codebooks:` in qualdex.yaml".into(),
+                    ));
+                };
+                let resolved = cb
+                    .resolve(&leaf.value)
+                    .map_err(|d| self.located(leaf.span, d.message, d.help.unwrap_or_default()))?;
+                let (with_source, term) = self.source.term(&resolved.path);
+                let field = if with_source { f.code_src } else { f.code };
+                Ok(Box::new(TermQuery::new(
+                    Term::from_field_text(field, &term),
+                    IndexRecordOption::Basic,
+                )))
+            }
             _ if self.attributes.contains(&name) => {
                 let values: Vec<String> = if leaf.prefix {
                     let p = schema::keyword(&leaf.value);
@@ -516,4 +589,103 @@ impl Highlighter {
         }
         out
     }
+}
+
+/// A coded passage read back from the index.
+#[derive(Debug, Clone)]
+pub struct PassageHit {
+    /// Document path.
+    pub path: String,
+    /// Speaker of the turn the passage starts in.
+    pub speaker: Option<String>,
+    /// Respondent's words.
+    pub respondent: bool,
+    /// The passage with its provenance.
+    pub passage: crate::coding::CodedPassage,
+}
+
+/// Coded passages of a code (and its descendants), from one source, that
+/// also satisfy an optional filter; in document order.
+pub fn passages(
+    opened: &Opened,
+    code_path: Option<&str>,
+    source: &CodeSource,
+    filter: Option<Box<dyn Query>>,
+) -> Result<Vec<PassageHit>, Diagnostics> {
+    let f = &opened.fields;
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+        Occur::Must,
+        Box::new(TermQuery::new(
+            Term::from_field_text(f.kind, schema::CODING_KIND),
+            IndexRecordOption::Basic,
+        )),
+    )];
+    if let Some(path) = code_path {
+        let (with_source, term) = source.term(path);
+        let field = if with_source { f.code_src } else { f.code };
+        clauses.push((
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, &term),
+                IndexRecordOption::Basic,
+            )),
+        ));
+    }
+    if let Some(q) = filter {
+        clauses.push((Occur::Must, q));
+    }
+    let searcher = opened.reader.searcher();
+    let matches = searcher
+        .search(&BooleanQuery::new(clauses), &OrderCollector)
+        .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
+    let mut out = Vec::with_capacity(matches.len());
+    for m in matches {
+        let doc: TantivyDocument = searcher.doc(m.addr).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(format!("cannot read the index: {e}")))
+        })?;
+        let Some(prov) = doc.get_first(f.prov).and_then(|v| v.as_str()) else {
+            continue;
+        };
+        let Ok(mut passage) = serde_json::from_str::<crate::coding::CodedPassage>(prov) else {
+            continue;
+        };
+        let keep = match (source, &passage.source) {
+            (CodeSource::Any, _) => true,
+            (CodeSource::Auto, crate::coding::Source::Auto) => true,
+            (CodeSource::Manual, crate::coding::Source::Manual { .. }) => true,
+            (CodeSource::Coder(c), crate::coding::Source::Manual { coder }) => c == coder,
+            _ => false,
+        };
+        if !keep {
+            continue;
+        }
+        passage.byte_start = 0;
+        passage.byte_end = 0;
+        out.push(PassageHit {
+            path: m.path,
+            speaker: doc
+                .get_first(f.speaker)
+                .and_then(|v| v.as_str())
+                .map(String::from),
+            respondent: doc.get_first(f.respondent).and_then(|v| v.as_str()) == Some("true"),
+            passage,
+        });
+    }
+    out.sort_by(|a, b| {
+        (
+            &a.path,
+            a.passage.start,
+            a.passage.end,
+            &a.passage.code,
+            &a.passage.source,
+        )
+            .cmp(&(
+                &b.path,
+                b.passage.start,
+                b.passage.end,
+                &b.passage.code,
+                &b.passage.source,
+            ))
+    });
+    Ok(out)
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod coding;
 mod errors;
 mod ingest;
 mod search;

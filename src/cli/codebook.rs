@@ -1,0 +1,306 @@
+//! `qualdex codebook`: check, show and export the codebook.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use rayon::prelude::*;
+
+use super::Ctx;
+use crate::codebook::Codebook;
+use crate::coding::matcher::RuleHits;
+use crate::corpus::{self, ReadOptions};
+use crate::diag::Diagnostic;
+use crate::index::{CodingContext, load_codebook};
+use crate::query::{self, CodeSource};
+use crate::render::{Cell, Table, TableFormat, write_table};
+
+const HELP: &str = "Examples:
+  qualdex codebook check                       validate; warn about rules that match nothing
+  qualdex codebook check --codebook draft.yaml
+  qualdex codebook show                        the code tree with passage and document counts
+  qualdex codebook export --format csv > appendix-codebook.csv
+
+The codebook format is described in docs/codebook.md.";
+
+/// Check, show and export the codebook.
+#[derive(Debug, clap::Args)]
+#[command(after_help = HELP)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// Actions.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Validate the codebook and try every rule on the corpus.
+    Check {
+        /// Check this file instead of the study's codebooks.
+        #[arg(long)]
+        codebook: Option<PathBuf>,
+    },
+    /// Print the code tree with passage and document counts per code.
+    Show {
+        /// Output format (default: an indented tree).
+        #[arg(long, value_enum)]
+        format: Option<TableFormat>,
+    },
+    /// Write the codebook table for an appendix: code, label, definition, include, exclude, example.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TableFormat::Md)]
+        format: TableFormat,
+    },
+}
+
+/// Runs `codebook`.
+pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
+    match &args.action {
+        Action::Check { codebook } => check(ctx, codebook.as_ref()),
+        Action::Show { format } => show(ctx, *format),
+        Action::Export { format } => export(ctx, *format),
+    }
+}
+
+fn check(ctx: &Ctx, file: Option<&PathBuf>) -> Result<ExitCode> {
+    let study = ctx.study()?;
+    let cb = match file {
+        Some(f) => Codebook::load(std::slice::from_ref(f), study.config.unit)?,
+        None => load_codebook(&study)?,
+    };
+    if cb.codes.is_empty() {
+        bail!(
+            Diagnostic::error("no codes to check")
+                .with_help("list codebook files under `codebooks:` in qualdex.yaml")
+        );
+    }
+    let mut warnings: Vec<String> = Vec::new();
+    for (id, paths) in cb.ambiguous_ids() {
+        warnings.push(format!(
+            "code id `{id}` is used by {}: refer to them by full path",
+            paths.join(", ")
+        ));
+    }
+    // Try every rule on the whole corpus, in memory (the index is not touched).
+    let mut coding = CodingContext::load(&study)?;
+    coding.matcher = crate::coding::Matcher::new(&cb, &study.config.language);
+    coding.codebook = cb.clone();
+    let corpus_dir = study.require_corpus()?;
+    let sheets = corpus::attributes::Sheets::load(&corpus_dir)?;
+    let files = corpus::discover(&corpus_dir)?.files;
+    let opts = ReadOptions {
+        lossy: false,
+        speakers: crate::index::speaker_rules(&study),
+    };
+    let attr_names: BTreeSet<String> = BTreeSet::new();
+    let results: Vec<(RuleHits, BTreeSet<String>, BTreeSet<String>)> = files
+        .par_iter()
+        .filter_map(|f| corpus::read_document(f, &opts).ok())
+        .map(|doc| {
+            let (attrs, _) = corpus::resolve_attributes(&doc.path, &doc.front_matter, &sheets);
+            let mut h = RuleHits::default();
+            let (passages, _) = coding.code(&doc, &attrs, &mut h);
+            let codes = passages.iter().map(|p| p.code.clone()).collect();
+            (h, codes, attrs.keys().cloned().collect())
+        })
+        .collect();
+    let mut hits = vec![0usize; cb.rules.len()];
+    let mut applied: BTreeSet<String> = BTreeSet::new();
+    let mut attrs = attr_names;
+    for (h, codes, a) in results {
+        for (i, n) in h.units.iter().enumerate() {
+            hits[i] += n;
+        }
+        applied.extend(codes);
+        attrs.extend(a);
+    }
+    for (i, r) in cb.rules.iter().enumerate() {
+        if hits[i] == 0 {
+            warnings.push(format!(
+                "rule `{}` ({}) matches nothing in the corpus",
+                cb.rule_name(r),
+                r.kind_name()
+            ));
+        }
+        if let crate::codebook::RuleKind::Query(node, _) = &r.kind {
+            for l in query::parse::leaves(node) {
+                if let Some(f) = &l.field {
+                    let n = corpus::frontmatter::normalise_name(f);
+                    if !query::BUILTIN_FIELDS.contains(&n.as_str()) && !attrs.contains(&n) {
+                        warnings.push(format!(
+                            "rule `{}` filters on `{f}`, which no document has",
+                            cb.rule_name(r)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for c in &cb.codes {
+        let used = applied
+            .iter()
+            .any(|a| a == &c.path || a.starts_with(&format!("{}/", c.path)));
+        if !used {
+            warnings.push(format!(
+                "code `{}` is never applied (no rule matches and nobody coded it)",
+                c.path
+            ));
+        }
+    }
+    for w in &warnings {
+        ctx.note(format!("warning: {w}"));
+    }
+    let mut out = super::common::stdout();
+    writeln!(
+        out,
+        "codebook ok: {} in {}, {} on {}; {}",
+        super::common::count(cb.codes.len(), "code"),
+        super::common::count(cb.families.len(), "family"),
+        super::common::count(cb.rules.len(), "rule"),
+        super::common::count(files.len(), "document"),
+        super::common::count(warnings.len(), "warning")
+    )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Distinct passages and documents per code, rolled up over descendants.
+pub fn counts(
+    opened: &crate::index::Opened,
+    cb: &Codebook,
+) -> Result<BTreeMap<String, (usize, usize)>> {
+    let all = query::passages(opened, None, &CodeSource::Any, None)?;
+    let mut spans: BTreeMap<String, BTreeSet<(String, usize, usize)>> = BTreeMap::new();
+    let mut docs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for h in &all {
+        for a in crate::codebook::ancestors(&h.passage.code) {
+            spans.entry(a.clone()).or_default().insert((
+                h.path.clone(),
+                h.passage.start,
+                h.passage.end,
+            ));
+            docs.entry(a).or_default().insert(h.path.clone());
+        }
+    }
+    Ok(cb
+        .families
+        .iter()
+        .map(|f| f.id.clone())
+        .chain(cb.codes.iter().map(|c| c.path.clone()))
+        .map(|p| {
+            let n = spans.get(&p).map_or(0, BTreeSet::len);
+            let d = docs.get(&p).map_or(0, BTreeSet::len);
+            (p, (n, d))
+        })
+        .collect())
+}
+
+fn show(ctx: &Ctx, format: Option<TableFormat>) -> Result<ExitCode> {
+    let study = ctx.study()?;
+    let cb = load_codebook(&study)?;
+    let opened = ctx.open_index(&study)?;
+    let counts = counts(&opened, &cb)?;
+    let mut out = super::common::stdout();
+    let mut rows = Vec::new();
+    for f in &cb.families {
+        let (n, d) = counts.get(&f.id).copied().unwrap_or_default();
+        rows.push((0usize, f.id.clone(), f.label.clone(), n, d));
+        for c in cb.subtree(&f.id) {
+            let (n, d) = counts.get(&c.path).copied().unwrap_or_default();
+            rows.push((c.depth, c.id.clone(), c.label.clone(), n, d));
+        }
+    }
+    match format {
+        None => {
+            let width = rows
+                .iter()
+                .map(|r| r.0 * 2 + r.1.chars().count())
+                .max()
+                .unwrap_or(10)
+                + 2;
+            let lw = rows
+                .iter()
+                .map(|r| r.2.chars().count())
+                .max()
+                .unwrap_or(10)
+                .min(50)
+                + 2;
+            writeln!(
+                out,
+                "{:width$}{:lw$}{:>9}{:>6}",
+                "code", "label", "passages", "docs"
+            )?;
+            for (depth, id, label, n, d) in &rows {
+                let name = format!("{}{id}", "  ".repeat(*depth));
+                let label: String = label.chars().take(50).collect();
+                writeln!(out, "{name:width$}{label:lw$}{n:>9}{d:>6}")?;
+            }
+        }
+        Some(fmt) => {
+            let table = Table {
+                title: cb.title.clone(),
+                columns: ["code", "label", "passages", "documents"]
+                    .map(String::from)
+                    .to_vec(),
+                rows: rows
+                    .iter()
+                    .map(|(depth, id, label, n, d)| {
+                        vec![
+                            Cell::Text(format!("{}{id}", "  ".repeat(*depth))),
+                            Cell::Text(label.clone()),
+                            Cell::Count(*n as u64),
+                            Cell::Count(*d as u64),
+                        ]
+                    })
+                    .collect(),
+                total_rows_from: None,
+            };
+            write_table(&table, fmt, &mut out)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(ctx: &Ctx, format: TableFormat) -> Result<ExitCode> {
+    let study = ctx.study()?;
+    let cb = load_codebook(&study)?;
+    let join = |v: &[String]| v.join("; ");
+    let rows = cb
+        .codes
+        .iter()
+        .map(|c| {
+            vec![
+                Cell::Text(c.path.clone()),
+                Cell::Text(c.label.clone()),
+                Cell::Text(c.definition.clone().unwrap_or_default()),
+                Cell::Text(join(&c.include)),
+                Cell::Text(join(&c.exclude)),
+                Cell::Text(c.examples.first().cloned().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let table = Table {
+        title: Some(cb.title.clone().unwrap_or_else(|| "Codebook".into())),
+        columns: [
+            "code",
+            "label",
+            "definition",
+            "include",
+            "exclude",
+            "example",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        total_rows_from: None,
+    };
+    let mut out = super::common::stdout();
+    write_table(&table, format, &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,148 @@
+//! `qualdex review`: accept or reject auto-codings, so a rule's output
+//! becomes checked evidence.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use super::Ctx;
+use super::common::{coder_name, one_line};
+use crate::coding::Source;
+use crate::coding::manual::{Codings, Review, Verdict, now_rfc3339};
+use crate::diag::Diagnostic;
+use crate::index::{Bodies, load_codebook};
+use crate::query::{self, CodeSource};
+
+const HELP: &str = "Examples:
+  qualdex review governance                          auto-coded passages and their review state
+  qualdex review governance --accept alfa/rd-01.md#p4 --reject beta/p-02.vtt#p7 --coder anna
+
+An accepted passage also counts as the coder's (source `manual`); a rejected one is
+dropped from search, passages and tables. Verdicts live in codings/<coder>.yaml,
+anchored by the passage's text.";
+
+/// Accept or reject auto-coded passages of a code.
+#[derive(Debug, clap::Args)]
+#[command(after_help = HELP)]
+pub struct Args {
+    /// The code (or family).
+    pub code: String,
+    /// Auto-coded passages to accept, as `path#unit` (e.g. alfa/rd-01.md#p4).
+    #[arg(long, num_args = 1.., value_name = "ID")]
+    pub accept: Vec<String>,
+    /// Auto-coded passages to reject.
+    #[arg(long, num_args = 1.., value_name = "ID")]
+    pub reject: Vec<String>,
+    /// The coder (default: $QUALDEX_CODER, then $USER).
+    #[arg(long)]
+    pub coder: Option<String>,
+}
+
+/// Runs `review`.
+pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
+    let study = ctx.study()?;
+    let cb = load_codebook(&study)?;
+    let code = cb.resolve(&args.code)?.path;
+    let opened = ctx.open_index(&study)?;
+    let auto = query::passages(&opened, Some(&code), &CodeSource::Auto, None)?;
+    let mut bodies = Bodies::default();
+    let coder = coder_name(args.coder.as_deref());
+    let dir = study.codings_dir();
+    let mut codings = Codings::load(&dir)?;
+    if args.accept.is_empty() && args.reject.is_empty() {
+        let mut out = super::common::stdout();
+        for h in &auto {
+            let p = &h.passage;
+            let text = bodies
+                .get(&opened, &h.path)
+                .and_then(|b| crate::corpus::slice_chars(b, p.start, p.end))
+                .unwrap_or("");
+            let state = if p.accepted { "accepted" } else { "pending" };
+            writeln!(
+                out,
+                "{}#{}  [{}]  {state}",
+                h.path,
+                p.unit.as_deref().unwrap_or("?"),
+                p.code
+            )?;
+            writeln!(out, "    {}", one_line(text, 200))?;
+        }
+        let rejected: Vec<&Review> = codings
+            .files
+            .values()
+            .flat_map(|(_, f)| f.reviews.iter())
+            .filter(|r| {
+                r.verdict == Verdict::Reject
+                    && (r.code == code || r.code.starts_with(&format!("{code}/")))
+            })
+            .collect();
+        for r in &rejected {
+            writeln!(
+                out,
+                "{}  [{}]  rejected\n    {}",
+                r.doc,
+                r.code,
+                one_line(&r.quote, 200)
+            )?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut reviews = Vec::new();
+    for (ids, verdict) in [
+        (&args.accept, Verdict::Accept),
+        (&args.reject, Verdict::Reject),
+    ] {
+        for id in ids {
+            let Some((path, unit)) = id.rsplit_once('#') else {
+                bail!(
+                    Diagnostic::error(format!("`{id}` is not a passage id"))
+                        .with_help("write PATH#UNIT, e.g. alfa/rd-01.md#p4")
+                );
+            };
+            let found: Vec<_> = auto
+                .iter()
+                .filter(|h| h.path == path && h.passage.unit.as_deref() == Some(unit))
+                .collect();
+            if found.is_empty() {
+                bail!(
+                    Diagnostic::error(format!("`{id}` is not auto-coded `{code}`"))
+                        .with_help("`qualdex review CODE` lists the auto-coded passages")
+                );
+            }
+            for h in found {
+                let p = &h.passage;
+                if !matches!(p.source, Source::Auto) {
+                    continue;
+                }
+                let text = bodies
+                    .get(&opened, &h.path)
+                    .and_then(|b| crate::corpus::slice_chars(b, p.start, p.end))
+                    .unwrap_or("")
+                    .to_string();
+                reviews.push(Review {
+                    code: p.code.clone(),
+                    doc: h.path.clone(),
+                    quote: text,
+                    verdict,
+                    at: Some(now_rfc3339()),
+                });
+            }
+        }
+    }
+    let file = codings.file_for(&dir, &coder);
+    let n = reviews.len();
+    for r in reviews {
+        file.1
+            .reviews
+            .retain(|x| !(x.code == r.code && x.doc == r.doc && x.quote == r.quote));
+        file.1.reviews.push(r);
+    }
+    codings.save(&coder)?;
+    ctx.note(format!(
+        "recorded {} by {coder}",
+        super::common::count(n, "verdict")
+    ));
+    Ok(ExitCode::SUCCESS)
+}
