@@ -298,6 +298,7 @@ fn summary(ctx: &Ctx, format: TableFormat) -> Result<ExitCode> {
         .to_vec(),
         rows,
         total_rows_from: None,
+        json: None,
     };
     let mut out = super::common::stdout();
     write_table(&table, format, &mut out)?;

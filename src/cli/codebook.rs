@@ -258,6 +258,7 @@ fn show(ctx: &Ctx, format: Option<TableFormat>) -> Result<ExitCode> {
                     })
                     .collect(),
                 total_rows_from: None,
+                json: None,
             };
             write_table(&table, fmt, &mut out)?;
         }
@@ -298,6 +299,7 @@ fn export(ctx: &Ctx, format: TableFormat) -> Result<ExitCode> {
         .to_vec(),
         rows,
         total_rows_from: None,
+        json: None,
     };
     let mut out = super::common::stdout();
     write_table(&table, format, &mut out)?;

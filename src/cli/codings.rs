@@ -130,6 +130,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
         columns: columns.into_iter().map(String::from).collect(),
         rows,
         total_rows_from: None,
+        json: None,
     };
     let mut out = super::common::stdout();
     write_table(&table, f.format, &mut out)?;

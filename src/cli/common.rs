@@ -195,16 +195,7 @@ pub fn read_doc(study: &Study, rel: &str) -> Result<crate::corpus::Document> {
     Ok(crate::corpus::read_document(&file, &opts)?)
 }
 
-/// Shortens text to `max` characters on one line, with an ellipsis.
-pub fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max {
-        flat
-    } else {
-        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
+pub use crate::render::one_line;
 
 /// "1 file", "3 files".
 pub fn count(n: usize, noun: &str) -> String {

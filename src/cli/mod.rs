@@ -16,6 +16,7 @@ mod passages;
 mod review;
 mod run;
 mod search;
+mod table;
 mod text;
 
 use std::process::ExitCode;
@@ -36,6 +37,7 @@ Examples:
   qualdex code add risk --doc alfa/rd-01.md --quote \"we carry the risk\"
   qualdex search 'code:governance AND case:Alfa'
   qualdex passages governance --format json
+  qualdex table matrix --rows challenges --cols case,side --measure docs
   qualdex run corpus/global-service-networks
                                      index and print a study's tables";
 
@@ -81,6 +83,8 @@ pub enum Command {
     Passages(passages::Args),
     /// Accept or reject auto-coded passages.
     Review(review::Args),
+    /// Cross-case tables: matrix, cooccur, framework, quotes, structure, saturation.
+    Table(table::Args),
     /// Index a study and regenerate the tables its qualdex.yaml declares.
     Run(run::Args),
 }
@@ -100,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Codings(a) => codings::run(&ctx, a),
         Command::Passages(a) => passages::run(&ctx, a),
         Command::Review(a) => review::run(&ctx, a),
+        Command::Table(a) => table::run(&ctx, a),
         Command::Run(a) => run::run(&ctx, a),
     };
     match result {

@@ -1,4 +1,5 @@
-//! `qualdex run`: index a study and regenerate every table it declares.
+//! `qualdex run`: index and code a study, then regenerate every table its
+//! qualdex.yaml declares into `out/`, printing them as Markdown.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,43 +9,48 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::diag::Diagnostic;
-use crate::index::{self, IndexOptions};
-use crate::render::{Table, TableFormat, write_table};
+use crate::index::{self, IndexOptions, load_codebook};
 use crate::study::{Study, TableSpec};
-use crate::table;
+use crate::table::spec::{self, Output};
 
-/// Index a study and regenerate the tables its qualdex.yaml declares, into
-/// `out/` (one file per table and format) and, as Markdown, on stdout.
-/// With no tables declared, prints the data-collection table.
+/// Index and code a study, then regenerate the tables its qualdex.yaml
+/// declares, into `out/` (one file per table and format; the same inputs give
+/// byte-identical files) and, as Markdown, on stdout. With no tables
+/// declared, prints the data-collection table.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  qualdex run corpus/global-service-networks\n  qualdex run                   the study around the current folder"
+    after_help = "Examples:\n  qualdex run corpus/global-service-networks\n  qualdex run                   the study around the current folder\n\nDeclare tables in qualdex.yaml:\n  tables:\n    - name: challenges-by-case-side\n      kind: matrix\n      rows: challenges\n      cols: [case, side]\n      measure: docs\n      formats: [md, csv, tex]"
 )]
 pub struct Args {
     /// The study folder (default: --study, or the nearest one above the current folder).
     pub dir: Option<PathBuf>,
 }
 
-fn build(study: &Study, spec: &TableSpec, manifest: &index::Manifest) -> Result<Table> {
-    let mut t = match spec.kind.as_str() {
-        "corpus" => match &spec.by {
-            None => table::corpus::summary(manifest),
-            Some(a) => table::corpus::by_attribute(manifest, a)?,
-        },
-        other => {
-            return Err(Diagnostic::error(format!(
-                "table `{}`: unknown kind `{other}`",
-                spec.name
-            ))
-            .in_file(&study.path(crate::study::STUDY_FILE))
-            .with_help("kinds available: corpus")
-            .into());
+/// Writes one output in one format to `out`.
+pub fn write_output(output: &Output, format: &str, out: &mut dyn Write) -> Result<()> {
+    match (output, format) {
+        (Output::Graph { dot, .. }, "dot") => out.write_all(dot.as_bytes())?,
+        (Output::Graph { mermaid, .. }, "mermaid") => out.write_all(mermaid.as_bytes())?,
+        (o, f) => {
+            let fmt = crate::render::TableFormat::parse(f).ok_or_else(|| {
+                Diagnostic::error(format!("unknown format `{f}`")).with_help(
+                    "formats: md, csv, tsv, json, tex, html (structure also: dot, mermaid)",
+                )
+            })?;
+            crate::render::write_table(o.table(), fmt, out)?;
         }
-    };
-    if let Some(title) = &spec.title {
-        t.title = Some(title.clone());
     }
-    Ok(t)
+    Ok(())
+}
+
+/// The file extension of a format.
+fn extension(format: &str) -> &str {
+    match format {
+        "mermaid" => "mmd",
+        "markdown" => "md",
+        "latex" => "tex",
+        f => f,
+    }
 }
 
 /// Runs `run`.
@@ -63,13 +69,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     ctx.print_report(&report);
     let opened =
         index::open(&study)?.ok_or_else(|| anyhow::anyhow!("the index could not be opened"))?;
+    let cb = load_codebook(&study)?;
     let specs: Vec<TableSpec> = if study.config.tables.is_empty() {
         vec![TableSpec {
             name: "corpus".into(),
             kind: "corpus".into(),
-            by: None,
-            formats: vec![],
-            title: None,
+            ..Default::default()
         }]
     } else {
         study.config.tables.clone()
@@ -77,40 +82,54 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     // Build every table before writing any, so a bad spec writes nothing.
     let mut built = Vec::new();
     for spec in &specs {
-        let formats: Vec<TableFormat> = if spec.formats.is_empty() {
-            vec![TableFormat::Md]
+        let output = spec::produce(spec, &opened, &cb).map_err(|mut d| {
+            for x in &mut d.0 {
+                x.message = format!("table `{}`: {}", spec.name, x.message);
+                if x.origin.is_none() {
+                    x.origin = Some(crate::diag::display_path(
+                        &study.path(crate::study::STUDY_FILE),
+                    ));
+                }
+            }
+            d
+        })?;
+        let formats = if spec.formats.is_empty() {
+            vec!["md".to_string()]
         } else {
-            spec.formats
-                .iter()
-                .map(|f| {
-                    TableFormat::parse(f).ok_or_else(|| {
-                        Diagnostic::error(format!("table `{}`: unknown format `{f}`", spec.name))
-                            .with_help("formats: md, csv, tsv, json")
-                    })
-                })
-                .collect::<Result<_, _>>()?
+            spec.formats.clone()
         };
-        built.push((spec, build(&study, spec, &opened.manifest)?, formats));
-    }
-    let out_dir = study.out_dir();
-    let mut out = super::common::stdout();
-    for (i, (spec, table, formats)) in built.iter().enumerate() {
-        for f in formats {
+        let mut files = Vec::new();
+        for f in &formats {
             let mut buf = Vec::new();
-            write_table(table, *f, &mut buf)?;
-            let path = out_dir.join(format!("{}.{}", spec.name, f.extension()));
-            crate::fsutil::write_atomic(&path, &buf)?;
+            write_output(&output, f, &mut buf)
+                .map_err(|e| anyhow::anyhow!("table `{}`: {e}", spec.name))?;
+            files.push((
+                study
+                    .out_dir()
+                    .join(format!("{}.{}", spec.name, extension(f))),
+                buf,
+            ));
+        }
+        built.push((output, files));
+    }
+    let mut out = super::common::stdout();
+    let mut written = 0;
+    for (i, (output, files)) in built.iter().enumerate() {
+        for (path, buf) in files {
+            crate::fsutil::write_atomic(path, buf)?;
+            written += 1;
         }
         if i > 0 {
             writeln!(out)?;
         }
-        write_table(table, TableFormat::Md, &mut out)?;
+        crate::render::write_table(output.table(), crate::render::TableFormat::Md, &mut out)?;
     }
     out.flush()?;
     ctx.note(format!(
-        "wrote {} to {}",
+        "wrote {} ({}) to {}",
         super::common::count(built.len(), "table"),
-        crate::diag::display_path(&out_dir)
+        super::common::count(written, "file"),
+        crate::diag::display_path(&study.out_dir())
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -407,5 +407,6 @@ fn by_table(opened: &Opened, per_path: &BTreeMap<String, usize>, by: &str) -> Re
         ],
         rows,
         total_rows_from: Some(total_from),
+        json: None,
     })
 }

@@ -689,3 +689,45 @@ pub fn passages(
     });
     Ok(out)
 }
+
+/// The units of one kind matching a compiled query, as (path, start, end),
+/// in document order; reads only fast fields.
+pub fn unit_set(
+    opened: &Opened,
+    query: Box<dyn Query>,
+    kind: &str,
+) -> Result<Vec<(String, u64, u64)>, Diagnostics> {
+    let f = &opened.fields;
+    let q = BooleanQuery::new(vec![
+        (Occur::Must, query),
+        (
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.kind, kind),
+                IndexRecordOption::Basic,
+            )),
+        ),
+    ]);
+    let searcher = opened.reader.searcher();
+    let matches = searcher
+        .search(&q, &OrderCollector)
+        .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
+    Ok(matches
+        .into_iter()
+        .map(|m| (m.path, m.start, m.end))
+        .collect())
+}
+
+/// A term query on a code under a source.
+pub fn code_query(opened: &Opened, path: &str, source: &CodeSource) -> Box<dyn Query> {
+    let (with_source, term) = source.term(path);
+    let field = if with_source {
+        opened.fields.code_src
+    } else {
+        opened.fields.code
+    };
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, &term),
+        IndexRecordOption::Basic,
+    ))
+}

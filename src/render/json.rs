@@ -8,6 +8,10 @@ use super::{Cell, Table};
 
 /// Writes the table as one JSON object.
 pub fn write(table: &Table, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(v) = &table.json {
+        serde_json::to_writer_pretty(&mut *out, v).map_err(io::Error::other)?;
+        return writeln!(out);
+    }
     let rows: Vec<Value> = table
         .rows
         .iter()

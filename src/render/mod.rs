@@ -3,8 +3,10 @@
 //! the index and never computes; it only lays out what it is given.
 
 mod csv;
+mod html;
 mod json;
 mod md;
+mod tex;
 
 use std::io::{self, Write};
 
@@ -20,8 +22,12 @@ pub enum TableFormat {
     Csv,
     /// Tab-separated values.
     Tsv,
-    /// JSON: one object with `columns` and `rows`.
+    /// JSON: one object with `columns` and `rows` (matrices: cells with passage ids).
     Json,
+    /// LaTeX with booktabs rules.
+    Tex,
+    /// An HTML table (pastes into Word with its layout).
+    Html,
 }
 
 impl TableFormat {
@@ -32,6 +38,8 @@ impl TableFormat {
             TableFormat::Csv => "csv",
             TableFormat::Tsv => "tsv",
             TableFormat::Json => "json",
+            TableFormat::Tex => "tex",
+            TableFormat::Html => "html",
         }
     }
 
@@ -42,6 +50,8 @@ impl TableFormat {
             "csv" => Some(TableFormat::Csv),
             "tsv" => Some(TableFormat::Tsv),
             "json" => Some(TableFormat::Json),
+            "tex" | "latex" => Some(TableFormat::Tex),
+            "html" => Some(TableFormat::Html),
             _ => None,
         }
     }
@@ -77,6 +87,9 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     /// Index of the first total row, if the last rows are totals.
     pub total_rows_from: Option<usize>,
+    /// A richer JSON form (passage ids per cell), written instead of the
+    /// generic one when present.
+    pub json: Option<serde_json::Value>,
 }
 
 /// Writes a table in a format.
@@ -86,7 +99,59 @@ pub fn write_table(table: &Table, format: TableFormat, out: &mut dyn Write) -> i
         TableFormat::Csv => csv::write(table, b',', out),
         TableFormat::Tsv => csv::write(table, b'\t', out),
         TableFormat::Json => json::write(table, out),
+        TableFormat::Tex => tex::write(table, out),
+        TableFormat::Html => html::write(table, out),
     }
+}
+
+/// Shortens text to `max` characters on one line, cutting at a word
+/// boundary where it can, with an ellipsis.
+pub fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => cut[..i].trim_end_matches([',', ';', ':']).to_string(),
+        _ => cut,
+    };
+    format!("{cut}…")
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for LaTeX.
+pub fn tex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Escapes text for a Markdown table cell.

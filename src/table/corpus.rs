@@ -63,6 +63,7 @@ pub fn summary(m: &Manifest) -> Table {
         .to_vec(),
         rows,
         total_rows_from: Some(total_from),
+        json: None,
     }
 }
 
@@ -135,5 +136,6 @@ pub fn by_attribute(m: &Manifest, attr: &str) -> Result<Table, Diagnostic> {
         columns,
         rows,
         total_rows_from: Some(total_from),
+        json: None,
     })
 }

@@ -1,4 +1,12 @@
 //! Tables computed from the index and its manifest. A table never formats:
-//! it returns a [`crate::render::Table`] for a renderer.
+//! it returns data that converts into a [`crate::render::Table`].
 
+pub mod coded;
+pub mod cooccur;
 pub mod corpus;
+pub mod framework;
+pub mod matrix;
+pub mod quotes;
+pub mod saturation;
+pub mod spec;
+pub mod structure;

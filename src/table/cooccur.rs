@@ -1,0 +1,171 @@
+//! Code × code co-occurrence within the same unit, turn or document; cells
+//! count the units where both codes occur, or list the cases where they do.
+//! With one family on the rows and others on the columns this is a
+//! framework matrix (value constellation × dimension, firms in each cell).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::codebook::Codebook;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::index::Opened;
+use crate::query::{self, CodeSource};
+use crate::render::{Cell, Table};
+use crate::study::UnitKind;
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoCell {
+    /// Units where both codes occur.
+    pub value: usize,
+    /// Cases where they do.
+    pub cases: Vec<String>,
+    /// The units (`path#start-end`).
+    pub units: Vec<String>,
+}
+
+/// A co-occurrence table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cooccurrence {
+    /// `cooccur`.
+    pub kind: String,
+    /// The unit both codes must share.
+    pub within: UnitKind,
+    /// Row codes.
+    pub rows: Vec<String>,
+    /// Column codes.
+    pub columns: Vec<String>,
+    /// Cells.
+    pub cells: Vec<Vec<CoCell>>,
+}
+
+/// Codes of several families or subtrees given by id, in codebook order.
+pub fn codes_of(cb: &Codebook, ids: &[String]) -> Result<Vec<String>, Diagnostic> {
+    let mut out = Vec::new();
+    for id in ids {
+        let r = cb.resolve(id)?;
+        let sub = cb.subtree(&r.path);
+        if sub.is_empty() {
+            out.push(r.path);
+        } else {
+            out.extend(sub.into_iter().map(|c| c.path.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the table.
+pub fn build(
+    opened: &Opened,
+    cb: &Codebook,
+    rows: &[String],
+    cols: &[String],
+    within: UnitKind,
+    source: &CodeSource,
+) -> Result<Cooccurrence, Diagnostics> {
+    let row_codes = codes_of(cb, rows)?;
+    let col_codes = codes_of(cb, cols)?;
+    let mut sets: BTreeMap<&str, BTreeSet<(String, u64, u64)>> = BTreeMap::new();
+    for c in row_codes.iter().chain(&col_codes) {
+        if !sets.contains_key(c.as_str()) {
+            let units = query::unit_set(
+                opened,
+                query::code_query(opened, c, source),
+                within.as_str(),
+            )?;
+            sets.insert(c, units.into_iter().collect());
+        }
+    }
+    let case = |p: &str| {
+        opened
+            .manifest
+            .documents
+            .get(p)
+            .map_or(String::new(), |d| d.case().to_string())
+    };
+    let cells = row_codes
+        .iter()
+        .map(|r| {
+            col_codes
+                .iter()
+                .map(|c| {
+                    let both: Vec<&(String, u64, u64)> =
+                        sets[r.as_str()].intersection(&sets[c.as_str()]).collect();
+                    let cases: BTreeSet<String> = both.iter().map(|(p, _, _)| case(p)).collect();
+                    CoCell {
+                        value: both.len(),
+                        cases: cases.into_iter().collect(),
+                        units: both
+                            .iter()
+                            .map(|(p, s, e)| format!("{p}#{s}-{e}"))
+                            .collect(),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Cooccurrence {
+        kind: "cooccur".into(),
+        within,
+        rows: row_codes,
+        columns: col_codes,
+        cells,
+    })
+}
+
+/// How cells are shown in text formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CellShow {
+    /// Number of shared units.
+    Count,
+    /// The cases where the pair occurs.
+    Cases,
+}
+
+impl Cooccurrence {
+    /// As a table; column headers are `family/code` shortened to `code` when unique.
+    pub fn to_table(&self, show: CellShow, title: Option<String>) -> Table {
+        let short = |c: &str, all: &[String]| -> String {
+            let last = c.rsplit('/').next().unwrap_or(c);
+            if all
+                .iter()
+                .filter(|x| x.rsplit('/').next() == Some(last))
+                .count()
+                > 1
+            {
+                c.to_string()
+            } else {
+                // Keep the family for context: `family: code`.
+                match c.split_once('/') {
+                    Some((fam, _)) => format!("{fam}: {last}"),
+                    None => c.to_string(),
+                }
+            }
+        };
+        let mut columns = vec!["code".to_string()];
+        columns.extend(self.columns.iter().map(|c| short(c, &self.columns)));
+        let rows = self
+            .rows
+            .iter()
+            .zip(&self.cells)
+            .map(|(r, cells)| {
+                let mut row = vec![Cell::Text(r.rsplit('/').next().unwrap_or(r).to_string())];
+                row.extend(cells.iter().map(|c| match show {
+                    CellShow::Count => Cell::Count(c.value as u64),
+                    CellShow::Cases => Cell::Text(c.cases.join(", ")),
+                }));
+                row
+            })
+            .collect();
+        Table {
+            title: Some(title.unwrap_or_else(|| {
+                format!("Co-occurrence within the same {}", self.within.as_str())
+            })),
+            columns,
+            rows,
+            total_rows_from: None,
+            json: serde_json::to_value(self).ok(),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The code × attribute matrix: rows are codes (a family or subtree, parents
+//! rolling up their children), columns are the values of one attribute or
+//! of two nested ones; every cell keeps the passages behind it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::coded::{Coded, under};
+use crate::codebook::Codebook;
+use crate::diag::{Diagnostic, suggest};
+
+/// What a cell counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    /// Distinct coded spans (a span coded twice under one row counts once).
+    Passages,
+    /// Documents (informants' interviews) with the code.
+    Docs,
+    /// 1 when any document of the column has the code.
+    Presence,
+    /// Percent of the column's documents that have the code.
+    Percent,
+    /// Words in the coded spans (overlaps counted once).
+    Words,
+}
+
+impl Measure {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Passages => "passages",
+            Measure::Docs => "docs",
+            Measure::Presence => "presence",
+            Measure::Percent => "percent",
+            Measure::Words => "words",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Measure> {
+        [
+            Measure::Passages,
+            Measure::Docs,
+            Measure::Presence,
+            Measure::Percent,
+            Measure::Words,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s || (s == "documents" && *m == Measure::Docs))
+    }
+}
+
+/// One cell: its value and the passages behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatrixCell {
+    /// The measure's value.
+    pub value: f64,
+    /// Ids (`path#start-end`) of the passages behind it.
+    pub passages: Vec<String>,
+}
+
+/// A computed matrix.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Matrix {
+    /// `matrix`.
+    pub kind: String,
+    /// The measure.
+    pub measure: Measure,
+    /// Row code ids.
+    pub rows: Vec<String>,
+    /// Row labels.
+    pub row_labels: Vec<String>,
+    /// Row depth below the root (0 for the root).
+    pub row_depth: Vec<usize>,
+    /// Column values (`A / B` for nested attributes).
+    pub columns: Vec<String>,
+    /// The attribute(s) columns are drawn from.
+    pub column_attributes: Vec<String>,
+    /// Documents per column.
+    pub column_documents: Vec<usize>,
+    /// Cells, a row per code and a column per value.
+    pub cells: Vec<Vec<MatrixCell>>,
+    /// Per row, over all documents.
+    pub row_totals: Vec<MatrixCell>,
+    /// Per column, over every code of the table.
+    pub column_totals: Vec<MatrixCell>,
+    /// Over everything.
+    pub total: MatrixCell,
+}
+
+/// Resolves a rows argument (family or code) to its codes, root first.
+pub fn row_codes(cb: &Codebook, rows: &str) -> Result<Vec<(String, String, usize)>, Diagnostic> {
+    let r = cb.resolve(rows)?;
+    let mut out = Vec::new();
+    let base_depth = if r.family {
+        let label = cb
+            .families
+            .iter()
+            .find(|f| f.id == r.path)
+            .map_or(r.path.clone(), |f| f.label.clone());
+        out.push((r.path.clone(), label, 0));
+        0
+    } else {
+        cb.code(&r.path).map_or(0, |c| c.depth)
+    };
+    for c in cb.subtree(&r.path) {
+        let depth = if r.family {
+            c.depth
+        } else {
+            c.depth - base_depth
+        };
+        out.push((c.path.clone(), c.label.clone(), depth));
+    }
+    Ok(out)
+}
+
+/// Checks attribute names against the corpus.
+pub fn check_attributes(coded: &Coded<'_>, attrs: &[String]) -> Result<Vec<String>, Diagnostic> {
+    let known: BTreeSet<String> = coded
+        .docs
+        .values()
+        .flat_map(|d| d.attributes.keys().cloned())
+        .collect();
+    attrs
+        .iter()
+        .map(|a| {
+            let n = crate::corpus::frontmatter::normalise_name(a);
+            if known.contains(&n) {
+                Ok(n)
+            } else {
+                let help = match suggest(&n, known.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "attributes: {}",
+                        known.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                Err(Diagnostic::error(format!("unknown attribute `{a}`")).with_help(help))
+            }
+        })
+        .collect()
+}
+
+/// The column key of a document.
+pub fn column_of(coded: &Coded<'_>, path: &str, attrs: &[String]) -> String {
+    attrs
+        .iter()
+        .map(|a| coded.attr(path, a))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn cell(
+    coded: &Coded<'_>,
+    measure: Measure,
+    spans: &BTreeSet<(String, usize, usize)>,
+    column_docs: usize,
+) -> MatrixCell {
+    let docs: BTreeSet<&str> = spans.iter().map(|(p, _, _)| p.as_str()).collect();
+    let value = match measure {
+        Measure::Passages => spans.len() as f64,
+        Measure::Docs => docs.len() as f64,
+        Measure::Presence => f64::from(u8::from(!docs.is_empty())),
+        Measure::Percent => {
+            if column_docs == 0 {
+                0.0
+            } else {
+                (docs.len() as f64 * 1000.0 / column_docs as f64).round() / 10.0
+            }
+        }
+        Measure::Words => {
+            let mut by_doc: BTreeMap<&str, BTreeSet<(usize, usize)>> = BTreeMap::new();
+            for (p, s, e) in spans {
+                by_doc.entry(p).or_default().insert((*s, *e));
+            }
+            by_doc
+                .iter()
+                .map(|(p, r)| coded.words_in(p, r))
+                .sum::<usize>() as f64
+        }
+    };
+    MatrixCell {
+        value,
+        passages: spans
+            .iter()
+            .map(|(p, s, e)| format!("{p}#{s}-{e}"))
+            .collect(),
+    }
+}
+
+/// Builds a matrix.
+pub fn build(
+    coded: &Coded<'_>,
+    cb: &Codebook,
+    rows: &str,
+    cols: &[String],
+    measure: Measure,
+) -> Result<Matrix, Diagnostic> {
+    let row_list = row_codes(cb, rows)?;
+    let attrs = check_attributes(coded, cols)?;
+    let mut col_docs: BTreeMap<String, usize> = BTreeMap::new();
+    for path in coded.docs.keys() {
+        *col_docs.entry(column_of(coded, path, &attrs)).or_default() += 1;
+    }
+    let columns: Vec<String> = col_docs.keys().cloned().collect();
+    let doc_col: BTreeMap<&str, String> = coded
+        .docs
+        .keys()
+        .map(|p| (p.as_str(), column_of(coded, p, &attrs)))
+        .collect();
+    let spans_of = |root: &str, col: Option<&str>| -> BTreeSet<(String, usize, usize)> {
+        coded
+            .passages
+            .iter()
+            .filter(|p| under(&p.code, root))
+            .filter(|p| col.is_none_or(|c| doc_col.get(p.path.as_str()).is_some_and(|x| x == c)))
+            .map(|p| (p.path.clone(), p.start, p.end))
+            .collect()
+    };
+    let total_docs = coded.docs.len();
+    let mut cells = Vec::new();
+    let mut row_totals = Vec::new();
+    for (code, _, _) in &row_list {
+        cells.push(
+            columns
+                .iter()
+                .map(|c| cell(coded, measure, &spans_of(code, Some(c)), col_docs[c]))
+                .collect(),
+        );
+        row_totals.push(cell(coded, measure, &spans_of(code, None), total_docs));
+    }
+    // Column totals: any code of the table (the root covers its subtree).
+    let roots: Vec<&str> = row_list
+        .iter()
+        .filter(|(_, _, d)| *d == 0)
+        .map(|(c, _, _)| c.as_str())
+        .collect();
+    let union = |col: Option<&str>| -> BTreeSet<(String, usize, usize)> {
+        roots.iter().flat_map(|r| spans_of(r, col)).collect()
+    };
+    let column_totals = columns
+        .iter()
+        .map(|c| cell(coded, measure, &union(Some(c)), col_docs[c]))
+        .collect();
+    let total = cell(coded, measure, &union(None), total_docs);
+    Ok(Matrix {
+        kind: "matrix".into(),
+        measure,
+        rows: row_list.iter().map(|r| r.0.clone()).collect(),
+        row_labels: row_list.iter().map(|r| r.1.clone()).collect(),
+        row_depth: row_list.iter().map(|r| r.2).collect(),
+        column_documents: columns.iter().map(|c| col_docs[c]).collect(),
+        columns,
+        column_attributes: attrs,
+        cells,
+        row_totals,
+        column_totals,
+        total,
+    })
+}
+
+/// Formats a value for text output.
+pub fn show(measure: Measure, v: f64) -> String {
+    match measure {
+        Measure::Percent => format!("{v:.1}"),
+        Measure::Presence => {
+            if v > 0.0 {
+                "✓".into()
+            } else {
+                String::new()
+            }
+        }
+        _ => format!("{v:.0}"),
+    }
+}
+
+impl Matrix {
+    /// As a rectangular table for text formats.
+    pub fn to_table(&self, title: Option<String>) -> crate::render::Table {
+        use crate::render::Cell;
+        let mut columns = vec!["code".to_string(), "label".to_string()];
+        columns.extend(self.columns.iter().map(|c| {
+            let i = self.columns.iter().position(|x| x == c).unwrap_or(0);
+            if self.measure == Measure::Percent {
+                format!("{c} (n={})", self.column_documents[i])
+            } else {
+                c.clone()
+            }
+        }));
+        columns.push("Total".into());
+        let num = |v: f64| {
+            if matches!(self.measure, Measure::Percent | Measure::Presence) {
+                Cell::Text(show(self.measure, v))
+            } else {
+                Cell::Count(v as u64)
+            }
+        };
+        let mut rows = Vec::new();
+        for (i, code) in self.rows.iter().enumerate() {
+            let mut r = vec![
+                Cell::Text(format!(
+                    "{}{}",
+                    "  ".repeat(self.row_depth[i]),
+                    code.rsplit('/').next().unwrap_or(code)
+                )),
+                Cell::Text(self.row_labels[i].clone()),
+            ];
+            r.extend(self.cells[i].iter().map(|c| num(c.value)));
+            r.push(num(self.row_totals[i].value));
+            rows.push(r);
+        }
+        let from = rows.len();
+        let mut t = vec![Cell::Text("Total".into()), Cell::Text("any code".into())];
+        t.extend(self.column_totals.iter().map(|c| num(c.value)));
+        t.push(num(self.total.value));
+        rows.push(t);
+        crate::render::Table {
+            title: Some(title.unwrap_or_else(|| {
+                format!(
+                    "{} by {} ({})",
+                    self.rows.first().cloned().unwrap_or_default(),
+                    self.column_attributes.join(" × "),
+                    self.measure.as_str()
+                )
+            })),
+            columns,
+            rows,
+            total_rows_from: Some(from),
+            json: serde_json::to_value(self).ok(),
+        }
+    }
+
+    /// The passages behind one cell (`row` a code id or last segment, `col` a value or `Total`).
+    pub fn explain(&self, row: &str, col: &str) -> Option<&MatrixCell> {
+        let r = self
+            .rows
+            .iter()
+            .position(|c| c == row || c.rsplit('/').next() == Some(row))?;
+        if col == "Total" {
+            return Some(&self.row_totals[r]);
+        }
+        let c = self.columns.iter().position(|c| c == col)?;
+        Some(&self.cells[r][c])
+    }
+}

@@ -1,0 +1,178 @@
+//! The Gioia data structure: first-order concepts (codes below the themes),
+//! second-order themes (codes directly under a family) and aggregate
+//! dimensions (families), with passage and document counts; also as Graphviz
+//! DOT and Mermaid.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::coded::{Coded, under};
+use crate::codebook::Codebook;
+use crate::render::{Cell, Table};
+
+/// One node of the structure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    /// Code or family id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// `aggregate`, `theme` or `concept`.
+    pub level: String,
+    /// Parent id.
+    pub parent: Option<String>,
+    /// Distinct coded passages (rolled up).
+    pub passages: usize,
+    /// Documents.
+    pub documents: usize,
+}
+
+/// Builds the structure for the given families (all when empty).
+pub fn build(coded: &Coded<'_>, cb: &Codebook, families: &[String]) -> Vec<Node> {
+    let count = |root: &str| {
+        let spans: BTreeSet<(String, usize, usize)> = coded
+            .passages
+            .iter()
+            .filter(|p| under(&p.code, root))
+            .map(|p| (p.path.clone(), p.start, p.end))
+            .collect();
+        let docs: BTreeSet<&str> = spans.iter().map(|(p, _, _)| p.as_str()).collect();
+        (spans.len(), docs.len())
+    };
+    let mut out = Vec::new();
+    for f in cb
+        .families
+        .iter()
+        .filter(|f| families.is_empty() || families.contains(&f.id))
+    {
+        let (n, d) = count(&f.id);
+        out.push(Node {
+            id: f.id.clone(),
+            label: f.label.clone(),
+            level: "aggregate".into(),
+            parent: None,
+            passages: n,
+            documents: d,
+        });
+        for c in cb.subtree(&f.id) {
+            let (n, d) = count(&c.path);
+            let (level, parent) = if c.depth == 1 {
+                ("theme", f.id.clone())
+            } else {
+                // Concepts hang under their theme (the depth-1 ancestor).
+                let theme = c.path.splitn(3, '/').take(2).collect::<Vec<_>>().join("/");
+                ("concept", theme)
+            };
+            out.push(Node {
+                id: c.path.clone(),
+                label: c.label.clone(),
+                level: level.into(),
+                parent: Some(parent),
+                passages: n,
+                documents: d,
+            });
+        }
+    }
+    out
+}
+
+/// As a three-column table: concepts, themes, aggregate dimensions.
+pub fn to_table(nodes: &[Node], title: Option<String>) -> Table {
+    let mut rows = Vec::new();
+    for agg in nodes.iter().filter(|n| n.level == "aggregate") {
+        for theme in nodes
+            .iter()
+            .filter(|n| n.level == "theme" && n.parent.as_deref() == Some(&agg.id))
+        {
+            let concepts: Vec<&Node> = nodes
+                .iter()
+                .filter(|n| n.level == "concept" && n.parent.as_deref() == Some(&theme.id))
+                .collect();
+            let theme_cell = format!("{} ({})", theme.label, theme.passages);
+            let agg_cell = format!("{} ({})", agg.label, agg.passages);
+            if concepts.is_empty() {
+                rows.push(vec![
+                    Cell::Text(String::new()),
+                    Cell::Text(theme_cell.clone()),
+                    Cell::Text(agg_cell.clone()),
+                    Cell::Count(theme.passages as u64),
+                    Cell::Count(theme.documents as u64),
+                ]);
+            }
+            for c in concepts {
+                rows.push(vec![
+                    Cell::Text(format!("{} ({})", c.label, c.passages)),
+                    Cell::Text(theme_cell.clone()),
+                    Cell::Text(agg_cell.clone()),
+                    Cell::Count(c.passages as u64),
+                    Cell::Count(c.documents as u64),
+                ]);
+            }
+        }
+    }
+    Table {
+        title: Some(title.unwrap_or_else(|| "Data structure".into())),
+        columns: [
+            "first-order concepts",
+            "second-order themes",
+            "aggregate dimensions",
+            "passages",
+            "documents",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        total_rows_from: None,
+        json: serde_json::to_value(serde_json::json!({"kind": "structure", "nodes": nodes})).ok(),
+    }
+}
+
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Graphviz DOT: concepts → themes → aggregate dimensions, left to right.
+pub fn to_dot(nodes: &[Node]) -> String {
+    let mut s = String::from(
+        "digraph structure {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+    );
+    for n in nodes {
+        let style = match n.level.as_str() {
+            "aggregate" => ", style=filled, fillcolor=\"#d9d9d9\"",
+            "theme" => ", style=rounded",
+            _ => "",
+        };
+        let _ = writeln!(
+            s,
+            "  \"{}\" [label=\"{} ({})\"{style}];",
+            dot_escape(&n.id),
+            dot_escape(&n.label),
+            n.passages
+        );
+    }
+    for n in nodes {
+        if let Some(p) = &n.parent {
+            let _ = writeln!(s, "  \"{}\" -> \"{}\";", dot_escape(&n.id), dot_escape(p));
+        }
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// Mermaid flowchart, left to right.
+pub fn to_mermaid(nodes: &[Node]) -> String {
+    let id = |x: &str| x.replace(['/', '-'], "_");
+    let label = |n: &Node| format!("{} ({})", n.label, n.passages).replace('"', "'");
+    let mut s = String::from("flowchart LR\n");
+    for n in nodes {
+        let _ = writeln!(s, "  {}[\"{}\"]", id(&n.id), label(n));
+    }
+    for n in nodes {
+        if let Some(p) = &n.parent {
+            let _ = writeln!(s, "  {} --> {}", id(&n.id), id(p));
+        }
+    }
+    s
+}
