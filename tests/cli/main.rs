@@ -7,3 +7,4 @@ mod coding;
 mod errors;
 mod ingest;
 mod search;
+mod tables;
