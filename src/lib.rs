@@ -15,5 +15,6 @@ pub mod fsutil;
 pub mod index;
 pub mod query;
 pub mod render;
+pub mod report;
 pub mod study;
 pub mod table;

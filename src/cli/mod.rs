@@ -13,6 +13,7 @@ mod corpus;
 mod index;
 mod init;
 mod passages;
+mod report;
 mod review;
 mod run;
 mod search;
@@ -85,6 +86,8 @@ pub enum Command {
     Review(review::Args),
     /// Cross-case tables: matrix, cooccur, framework, quotes, structure, saturation.
     Table(table::Args),
+    /// Write a self-contained HTML report.
+    Report(report::Args),
     /// Index a study and regenerate the tables its qualdex.yaml declares.
     Run(run::Args),
 }
@@ -105,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Passages(a) => passages::run(&ctx, a),
         Command::Review(a) => review::run(&ctx, a),
         Command::Table(a) => table::run(&ctx, a),
+        Command::Report(a) => report::run(&ctx, a),
         Command::Run(a) => run::run(&ctx, a),
     };
     match result {

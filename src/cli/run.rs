@@ -125,6 +125,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         crate::render::write_table(output.table(), crate::render::TableFormat::Md, &mut out)?;
     }
     out.flush()?;
+    if !cb.codes.is_empty() {
+        let report = super::report::write(&study, &opened, &cb, None)?;
+        ctx.note(format!(
+            "the HTML report is {}",
+            crate::diag::display_path(&report)
+        ));
+    }
     ctx.note(format!(
         "wrote {} ({}) to {}",
         super::common::count(built.len(), "table"),

@@ -6,6 +6,7 @@ mod csv;
 mod html;
 mod json;
 mod md;
+pub mod report;
 mod tex;
 
 use std::io::{self, Write};

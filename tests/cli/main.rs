@@ -6,5 +6,6 @@ mod support;
 mod coding;
 mod errors;
 mod ingest;
+mod report;
 mod search;
 mod tables;

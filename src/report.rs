@@ -1,0 +1,188 @@
+//! The data behind `qualdex report`: the tables of a write-up, gathered from
+//! the table builders. Rendering is [`crate::render::report`]'s job.
+
+use crate::codebook::Codebook;
+use crate::diag::Diagnostics;
+use crate::index::Opened;
+use crate::query::CodeSource;
+use crate::render::Table;
+use crate::study::{Study, UnitKind};
+use crate::table::coded::Coded;
+use crate::table::{cooccur, corpus, matrix, quotes};
+
+/// A passage shown in the report.
+#[derive(Debug, Clone)]
+pub struct ShownPassage {
+    /// `path#start-end`.
+    pub id: String,
+    /// Case.
+    pub case: String,
+    /// Speaker.
+    pub speaker: String,
+    /// Codes and sources.
+    pub codes: String,
+    /// Text.
+    pub text: String,
+}
+
+/// Everything the report shows.
+pub struct ReportData {
+    /// Study title.
+    pub title: String,
+    /// Documents.
+    pub documents: usize,
+    /// The data-collection table.
+    pub corpus: Table,
+    /// The codebook table.
+    pub codebook: Table,
+    /// One code × case matrix per family.
+    pub heatmaps: Vec<(String, matrix::Matrix)>,
+    /// Co-occurrence of all codes within the study's unit.
+    pub network: Option<cooccur::Cooccurrence>,
+    /// Code labels by id.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Quotes per code.
+    pub quotes: Vec<quotes::Quote>,
+    /// Every passage behind a heatmap cell, by id.
+    pub passages: std::collections::BTreeMap<String, ShownPassage>,
+}
+
+/// Gathers the report's tables.
+pub fn gather(study: &Study, opened: &Opened, cb: &Codebook) -> Result<ReportData, Diagnostics> {
+    let coded = Coded::load(opened, &CodeSource::Any)?;
+    let codebook = Table {
+        title: Some("Codebook".into()),
+        columns: [
+            "code",
+            "label",
+            "definition",
+            "include",
+            "exclude",
+            "example",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: cb
+            .codes
+            .iter()
+            .map(|c| {
+                use crate::render::Cell::Text;
+                vec![
+                    Text(c.path.clone()),
+                    Text(c.label.clone()),
+                    Text(c.definition.clone().unwrap_or_default()),
+                    Text(c.include.join("; ")),
+                    Text(c.exclude.join("; ")),
+                    Text(c.examples.first().cloned().unwrap_or_default()),
+                ]
+            })
+            .collect(),
+        total_rows_from: None,
+        json: None,
+    };
+    let mut heatmaps = Vec::new();
+    for f in &cb.families {
+        let m = matrix::build(
+            &coded,
+            cb,
+            &f.id,
+            &["case".to_string()],
+            matrix::Measure::Passages,
+        )?;
+        heatmaps.push((f.label.clone(), m));
+    }
+    let all: Vec<String> = cb.families.iter().map(|f| f.id.clone()).collect();
+    let network = if cb.codes.is_empty() {
+        None
+    } else {
+        let unit = if study.config.unit == UnitKind::Sentence {
+            UnitKind::Sentence
+        } else {
+            study.config.unit
+        };
+        Some(cooccur::build(
+            opened,
+            cb,
+            &all,
+            &all,
+            unit,
+            &CodeSource::Any,
+        )?)
+    };
+    let mut quotes_all = Vec::new();
+    for f in &cb.families {
+        quotes_all.extend(quotes::build(
+            &coded,
+            cb,
+            &f.id,
+            None,
+            2,
+            300,
+            &[
+                "role".into(),
+                "case".into(),
+                "side".into(),
+                "country".into(),
+            ],
+        )?);
+    }
+    let mut passages = std::collections::BTreeMap::new();
+    for (_, m) in &heatmaps {
+        for row in m.cells.iter() {
+            for cell in row {
+                for id in &cell.passages {
+                    if passages.contains_key(id) {
+                        continue;
+                    }
+                    let (path, range) = id.rsplit_once('#').unwrap_or((id, "0-0"));
+                    let (s, e) = range.split_once('-').unwrap_or(("0", "0"));
+                    let (s, e): (usize, usize) = (s.parse().unwrap_or(0), e.parse().unwrap_or(0));
+                    let here: Vec<&crate::table::coded::Passage> = coded
+                        .passages
+                        .iter()
+                        .filter(|p| p.path == path && p.start == s && p.end == e)
+                        .collect();
+                    let codes: std::collections::BTreeSet<String> = here
+                        .iter()
+                        .map(|p| format!("{} ({})", p.code, p.source.label()))
+                        .collect();
+                    passages.insert(
+                        id.clone(),
+                        ShownPassage {
+                            id: id.clone(),
+                            case: coded.attr(path, "case"),
+                            speaker: here
+                                .first()
+                                .and_then(|p| p.speaker.clone())
+                                .unwrap_or_default(),
+                            codes: codes.into_iter().collect::<Vec<_>>().join(", "),
+                            text: coded.text(path, s, e),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    let mut labels: std::collections::BTreeMap<String, String> = cb
+        .codes
+        .iter()
+        .map(|c| (c.path.clone(), c.label.clone()))
+        .collect();
+    labels.extend(cb.families.iter().map(|f| (f.id.clone(), f.label.clone())));
+    Ok(ReportData {
+        title: study
+            .config
+            .title
+            .clone()
+            .or_else(|| cb.title.clone())
+            .unwrap_or_else(|| "qualdex report".into()),
+        documents: opened.manifest.documents.len(),
+        corpus: corpus::summary(&opened.manifest),
+        codebook,
+        heatmaps,
+        network,
+        labels,
+        quotes: quotes_all,
+        passages,
+    })
+}
