@@ -319,10 +319,7 @@ fn summary(ctx: &Ctx, format: TableFormat) -> Result<ExitCode> {
     ctx.note(format!(
         "{} rules applied in {} over the text per document",
         cb.rules.len(),
-        super::common::count(
-            crate::coding::Matcher::new(&cb, &study.config.language).passes_per_document,
-            "pass"
-        )
+        super::common::count(crate::coding::matcher::passes_for(&cb), "pass")
     ));
     Ok(ExitCode::SUCCESS)
 }

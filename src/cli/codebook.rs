@@ -86,9 +86,9 @@ fn check(ctx: &Ctx, file: Option<&PathBuf>) -> Result<ExitCode> {
         ));
     }
     // Try every rule on the whole corpus, in memory (the index is not touched).
-    let mut coding = CodingContext::load(&study)?;
-    coding.matcher = crate::coding::Matcher::new(&cb, &study.config.language);
-    coding.codebook = cb.clone();
+    let codings = crate::coding::manual::Codings::load(&study.codings_dir())?;
+    let coding = CodingContext::new(cb.clone(), codings, &study.config.language);
+    coding.prepare()?;
     let corpus_dir = study.require_corpus()?;
     let sheets = corpus::attributes::Sheets::load(&corpus_dir)?;
     let files = corpus::discover(&corpus_dir)?.files;

@@ -215,10 +215,20 @@ pub fn count(n: usize, noun: &str) -> String {
 
 /// Prints an error and returns exit code 2 (0 for a closed pipe).
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
+    // A closed pipe (`qualdex ... | head`) is success, whichever writer saw it.
+    let broken = |k: std::io::ErrorKind| k == std::io::ErrorKind::BrokenPipe;
     for cause in e.chain() {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
+        let pipe = cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| broken(io.kind()))
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|c| matches!(c.kind(), csv::ErrorKind::Io(io) if broken(io.kind())))
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                .is_some_and(broken);
+        if pipe {
             return ExitCode::SUCCESS;
         }
     }

@@ -59,8 +59,8 @@ impl Term {
 pub enum RuleKind {
     /// Any of these words or phrases.
     Terms(Vec<Term>),
-    /// A regular expression.
-    Regex(regex::Regex),
+    /// A regular expression (validated; compiled when rules are applied).
+    Regex(String),
     /// A query in the search language.
     Query(crate::query::Node, String),
 }
@@ -146,6 +146,8 @@ pub struct Codebook {
     /// Content hash of the files (changes re-code the corpus).
     pub hash: String,
     by_path: BTreeMap<String, usize>,
+    /// Lines of key paths in the file being added (one pass per file).
+    key_lines: std::collections::HashMap<Vec<String>, usize>,
 }
 
 /// What an id given by a user resolves to.
@@ -170,6 +172,7 @@ impl Codebook {
             rules: Vec::new(),
             hash: String::new(),
             by_path: BTreeMap::new(),
+            key_lines: std::collections::HashMap::new(),
         }
     }
 
@@ -206,6 +209,7 @@ impl Codebook {
                     continue;
                 }
             };
+            cb.add_file_lines(&text);
             cb.add_file(file, &text, raw, i == 0, &mut problems);
         }
         cb.hash = hasher.finalize().to_hex()[..16].to_string();
@@ -214,6 +218,10 @@ impl Codebook {
         } else {
             Err(Diagnostics(problems))
         }
+    }
+
+    fn add_file_lines(&mut self, text: &str) {
+        self.key_lines = key_lines(text);
     }
 
     fn add_file(
@@ -285,7 +293,7 @@ impl Codebook {
         keys.push("codes".into());
         keys.push(id.clone());
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let line = locate(text, &key_refs);
+        let line = self.key_lines.get(&keys).copied();
         let index = self.codes.len();
         self.by_path.insert(path.clone(), index);
         self.codes.push(Code {
@@ -306,11 +314,11 @@ impl Codebook {
         for (n, r) in raw.rules.into_iter().enumerate() {
             let mut rule_keys = key_refs.clone();
             rule_keys.push("rules");
-            let rule_line = locate(text, &rule_keys).and_then(|l| nth_item(text, l, n));
+            // Located only when there is an error to show.
             let here = |msg: String, help: &str| {
                 let mut d =
                     Diagnostic::error(format!("`{path}` rule {}: {msg}", n + 1)).in_file(file);
-                if let Some(l) = rule_line {
+                if let Some(l) = locate(text, &rule_keys).and_then(|l| nth_item(text, l, n)) {
                     d = d.at_line(l).with_source_from(text, 1);
                 }
                 d.with_help(help)
@@ -369,8 +377,9 @@ impl Codebook {
                 }
                 RuleKind::Terms(parse_terms(terms, problems, &mut ok))
             } else if let Some(re) = &r.regex {
-                match regex::Regex::new(re) {
-                    Ok(r) => RuleKind::Regex(r),
+                // Validate the syntax now (cheap); compile only when coding.
+                match regex_syntax::ParserBuilder::new().build().parse(re) {
+                    Ok(_) => RuleKind::Regex(re.clone()),
                     Err(e) => {
                         let detail = e.to_string();
                         let last = detail
@@ -649,6 +658,37 @@ fn is_key_line(line: &str, key: &str) -> bool {
         }
     }
     false
+}
+
+/// The 1-based line of every key path of block-style YAML (first
+/// occurrence), in one pass: `["challenges", "codes", "governance"]` → 6.
+pub fn key_lines(text: &str) -> std::collections::HashMap<Vec<String>, usize> {
+    let mut out = std::collections::HashMap::new();
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.is_empty()
+            || t.starts_with('#')
+            || t.starts_with("- ")
+            || t.starts_with('-') && t.len() == 1
+        {
+            continue;
+        }
+        let Some(colon) = t.find(':') else { continue };
+        let key = t[..colon].trim().trim_matches(['"', '\'']);
+        if key.is_empty() || key.contains(' ') && !key.starts_with('"') && key.contains(['{', '['])
+        {
+            continue;
+        }
+        let ind = indent_of(line);
+        while stack.last().is_some_and(|(d, _)| *d >= ind) {
+            stack.pop();
+        }
+        stack.push((ind, key.to_string()));
+        let path: Vec<String> = stack.iter().map(|(_, k)| k.clone()).collect();
+        out.entry(path).or_insert(i + 1);
+    }
+    out
 }
 
 /// The 1-based line of a nested key path in block-style YAML, if found.

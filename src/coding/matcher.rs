@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::RegexSet;
+use regex::{Regex, RegexSet};
 
 use super::eval::{Evaluator, UnitView};
 use super::{CodedPassage, Evidence, Normalised, Source};
 use crate::codebook::{Codebook, Rule, RuleKind, Term};
 use crate::corpus::{CharMap, Document, Unit};
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::study::UnitKind;
 
 #[derive(Debug, Clone, Copy)]
@@ -21,11 +22,60 @@ enum PatRef {
 pub struct Matcher {
     ac: Option<AhoCorasick>,
     refs: Vec<Vec<PatRef>>,
-    regex_sets: BTreeMap<UnitKind, (RegexSet, Vec<usize>)>,
+    regex_sets: BTreeMap<UnitKind, (RegexSet, Vec<usize>, Vec<Regex>)>,
+    /// Regexes with required prefix literals: one automaton finds the
+    /// literals, and a regex runs only on the units where one occurs.
+    literal_ac: Option<AhoCorasick>,
+    literal_refs: Vec<Vec<usize>>,
+    prefiltered: Vec<(usize, Regex)>,
     query_rules: Vec<usize>,
     language: String,
     /// How many text passes a document costs (for the benchmark and tests).
     pub passes_per_document: usize,
+}
+
+/// Text passes per document for a codebook: one for all terms, one for the
+/// literals of all regexes that have some, one per unit kind with regexes
+/// that have none, one for query rules; never one per rule.
+pub fn passes_for(cb: &Codebook) -> usize {
+    let terms = cb
+        .rules
+        .iter()
+        .any(|r| matches!(r.kind, RuleKind::Terms(_)) || !r.unless.is_empty());
+    let mut literal = false;
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in &cb.rules {
+        if let RuleKind::Regex(p) = &r.kind {
+            if prefix_literals(p).is_some() {
+                literal = true;
+            } else {
+                kinds.insert(r.unit);
+            }
+        }
+    }
+    let queries = cb
+        .rules
+        .iter()
+        .any(|r| matches!(r.kind, RuleKind::Query(..)));
+    usize::from(terms) + usize::from(literal) + kinds.len() + usize::from(queries)
+}
+
+/// Literals one of which every match of `pattern` starts with, when there is
+/// a short enough list of them (each at least two bytes); else None.
+pub fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut ex = Extractor::new();
+    ex.kind(ExtractKind::Prefix).limit_total(256);
+    let seq = ex.extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().len() < 2) {
+        return None;
+    }
+    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
 /// Statistics of one coding run, per rule.
@@ -37,7 +87,7 @@ pub struct RuleHits {
 
 impl Matcher {
     /// Compiles all rules of a codebook.
-    pub fn new(cb: &Codebook, language: &str) -> Matcher {
+    pub fn new(cb: &Codebook, language: &str) -> Result<Matcher, Diagnostics> {
         let mut patterns: Vec<String> = Vec::new();
         let mut refs: Vec<Vec<PatRef>> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -70,7 +120,7 @@ impl Matcher {
                 RuleKind::Regex(re) => regex_by_unit
                     .entry(rule.unit)
                     .or_default()
-                    .push((ri, re.as_str().to_string())),
+                    .push((ri, re.clone())),
                 RuleKind::Query(..) => query_rules.push(ri),
             }
             for t in &rule.unless {
@@ -91,24 +141,89 @@ impl Matcher {
                 .build(&patterns)
                 .expect("term patterns are plain strings")
         });
-        let regex_sets: BTreeMap<UnitKind, (RegexSet, Vec<usize>)> = regex_by_unit
-            .into_iter()
-            .map(|(k, v)| {
-                let set = RegexSet::new(v.iter().map(|(_, p)| p))
-                    .expect("each regex compiled on its own");
-                (k, (set, v.into_iter().map(|(r, _)| r).collect()))
-            })
-            .collect();
-        let passes =
-            usize::from(ac.is_some()) + regex_sets.len() + usize::from(!query_rules.is_empty());
-        Matcher {
+        let mut regex_sets = BTreeMap::new();
+        let mut problems = Vec::new();
+        let mut literal_patterns: Vec<Vec<u8>> = Vec::new();
+        let mut literal_refs: Vec<Vec<usize>> = Vec::new();
+        let mut literal_index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut prefiltered: Vec<(usize, Regex)> = Vec::new();
+        for (kind, v) in regex_by_unit {
+            let mut rest: Vec<(usize, String, Regex)> = Vec::new();
+            for (ri, p) in v {
+                let re = match Regex::new(&p) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        problems.push(
+                            Diagnostic::error(format!(
+                                "`{}`: regex `{p}` cannot be compiled: {}",
+                                cb.rule_name(&cb.rules[ri]),
+                                e.to_string().lines().last().unwrap_or_default().trim()
+                            ))
+                            .with_help("simplify the pattern (it may be too large once compiled)"),
+                        );
+                        continue;
+                    }
+                };
+                match prefix_literals(&p) {
+                    Some(lits) => {
+                        let slot = prefiltered.len();
+                        prefiltered.push((ri, re));
+                        for l in lits {
+                            let id = *literal_index.entry(l.clone()).or_insert_with(|| {
+                                literal_patterns.push(l);
+                                literal_refs.push(Vec::new());
+                                literal_patterns.len() - 1
+                            });
+                            literal_refs[id].push(slot);
+                        }
+                    }
+                    None => rest.push((ri, p, re)),
+                }
+            }
+            if rest.is_empty() {
+                continue;
+            }
+            match RegexSet::new(rest.iter().map(|(_, p, _)| p)) {
+                Ok(set) => {
+                    let rules = rest.iter().map(|(r, _, _)| *r).collect();
+                    regex_sets.insert(
+                        kind,
+                        (set, rules, rest.into_iter().map(|(_, _, re)| re).collect()),
+                    );
+                }
+                Err(e) => problems.push(
+                    Diagnostic::error(format!(
+                        "the {} regex rules cannot be combined: {e}",
+                        kind.as_str()
+                    ))
+                    .with_help("simplify the patterns"),
+                ),
+            }
+        }
+        let literal_ac = (!literal_patterns.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(&literal_patterns)
+                .expect("literal patterns are plain bytes")
+        });
+        if !problems.is_empty() {
+            return Err(Diagnostics(problems));
+        }
+        let passes = usize::from(ac.is_some())
+            + usize::from(literal_ac.is_some())
+            + regex_sets.len()
+            + usize::from(!query_rules.is_empty());
+        Ok(Matcher {
             ac,
             refs,
             regex_sets,
+            literal_ac,
+            literal_refs,
+            prefiltered,
             query_rules,
             language: language.to_string(),
             passes_per_document: passes,
-        }
+        })
     }
 
     /// Auto-codes one document: one passage per (code, unit), with the rule
@@ -193,15 +308,39 @@ impl Matcher {
                 }
             }
         }
-        for (kind, (set, rules)) in &self.regex_sets {
+        if let Some(lac) = &self.literal_ac {
+            // Candidate (regex, unit) pairs from one pass over the raw text.
+            let mut candidates: std::collections::BTreeSet<(usize, usize, usize)> =
+                std::collections::BTreeSet::new();
+            for m in lac.find_overlapping_iter(text) {
+                for &slot in &self.literal_refs[m.pattern().as_usize()] {
+                    let rule = self.prefiltered[slot].0;
+                    if let Some(u) = containing(cb.rules[rule].unit, m.start(), m.start()) {
+                        candidates.insert((slot, u.byte_start, u.byte_end));
+                    }
+                }
+            }
+            for (slot, us, ue) in candidates {
+                let (rule, re) = &self.prefiltered[slot];
+                let Some(u) = containing(cb.rules[*rule].unit, us, ue) else {
+                    continue;
+                };
+                for m in re.find_iter(&text[us..ue]) {
+                    if m.start() != m.end() {
+                        found
+                            .entry((*rule, u.id.clone()))
+                            .or_default()
+                            .push((us + m.start(), us + m.end()));
+                    }
+                }
+            }
+        }
+        for (kind, (set, rules, compiled)) in &self.regex_sets {
             for u in by_kind.get(kind).into_iter().flatten() {
                 let ut = &text[u.byte_start..u.byte_end];
                 for i in set.matches(ut).iter() {
                     let rule = rules[i];
-                    let RuleKind::Regex(re) = &cb.rules[rule].kind else {
-                        continue;
-                    };
-                    for m in re.find_iter(ut) {
+                    for m in compiled[i].find_iter(ut) {
                         if m.start() == m.end() {
                             continue;
                         }
@@ -336,7 +475,7 @@ mod tests {
     fn terms_regex_query_with_unless_and_respondent() {
         let doc = "Interviewer: We forced partners, did we?\n\nAnna: The Revenue\nModel fails. Incentives too.\n\nAnna: Our internal budget has a revenue model.\n\nAnna: They forced the partner. Operational risk is high.\n\nAnna: Hazy? No. Hazard yes.\n\nAnna: The revenue modelling.\n";
         let (cb, d) = setup(CB, doc);
-        let m = Matcher::new(&cb, "english");
+        let m = Matcher::new(&cb, "english").unwrap();
         assert_eq!(
             m.passes_per_document, 3,
             "one AC pass, one regex set, one query pass"
@@ -396,7 +535,7 @@ mod tests {
             "c:\n  codes:\n    x:\n      rules:\n        - terms: [risk, \"co-design\"]\n",
             "Anna: Asterisk and brisk.\n\nAnna: Risky.\n\nAnna: We co-design it.\n\nAnna: Risk!\n",
         );
-        let m = Matcher::new(&cb, "english");
+        let m = Matcher::new(&cb, "english").unwrap();
         let got = m.code(&cb, &d, &BTreeMap::new(), &mut RuleHits::default());
         let texts: Vec<_> = got.iter().map(|p| p.evidence[0].text.as_str()).collect();
         assert_eq!(texts, ["co-design", "Risk"]);

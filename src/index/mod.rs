@@ -207,14 +207,16 @@ fn check_manual_codes(cb: &Codebook, codings: &Codings) -> Result<(), Diagnostic
     }
 }
 
-/// Everything needed to code documents while indexing.
+/// Everything needed to code documents while indexing. The rules are
+/// compiled only when a document actually needs coding, so commands that
+/// find nothing changed stay fast.
 pub struct CodingContext {
     /// The codebook.
     pub codebook: Codebook,
-    /// Its compiled rules.
-    pub matcher: Matcher,
     /// Manual codings and reviews.
     pub codings: Codings,
+    language: String,
+    matcher: std::sync::OnceLock<Matcher>,
 }
 
 impl CodingContext {
@@ -223,12 +225,32 @@ impl CodingContext {
         let codebook = load_codebook(study)?;
         let codings = Codings::load(&study.codings_dir())?;
         check_manual_codes(&codebook, &codings)?;
-        let matcher = Matcher::new(&codebook, &study.config.language);
-        Ok(CodingContext {
+        Ok(Self::new(codebook, codings, &study.config.language))
+    }
+
+    /// A context for a given codebook.
+    pub fn new(codebook: Codebook, codings: Codings, language: &str) -> CodingContext {
+        CodingContext {
             codebook,
-            matcher,
             codings,
-        })
+            language: language.to_string(),
+            matcher: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Compiles the rules (once); errors if a regex cannot be compiled.
+    pub fn prepare(&self) -> Result<(), Diagnostics> {
+        if self.matcher.get().is_none() {
+            let m = Matcher::new(&self.codebook, &self.language)?;
+            let _ = self.matcher.set(m);
+        }
+        Ok(())
+    }
+
+    fn matcher(&self) -> &Matcher {
+        self.matcher
+            .get()
+            .expect("CodingContext::prepare runs before coding")
     }
 
     fn fingerprint(&self, path: &str) -> String {
@@ -245,7 +267,7 @@ impl CodingContext {
         hits: &mut RuleHits,
     ) -> (Vec<CodedPassage>, Vec<Diagnostic>) {
         let mut warnings = Vec::new();
-        let mut passages = self.matcher.code(&self.codebook, doc, attrs, hits);
+        let mut passages = self.matcher().code(&self.codebook, doc, attrs, hits);
         let unit_text = |p: &CodedPassage| doc.text[p.byte_start..p.byte_end].to_string();
         let mut extra = Vec::new();
         for (coder, review) in self.codings.reviews_for(&doc.path) {
@@ -405,6 +427,9 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     };
 
     let mut hits = RuleHits::default();
+    if !to_read.is_empty() {
+        coding.prepare()?;
+    }
     for chunk in to_read.chunks(64) {
         type Parsed = Result<
             (

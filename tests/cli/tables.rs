@@ -352,6 +352,7 @@ fn run_twice_gives_byte_identical_files_in_every_format() {
             "framework.tex",
             "matrix.json",
             "matrix.md",
+            "report.html",
             "structure.dot",
             "structure.md",
             "structure.mmd"
