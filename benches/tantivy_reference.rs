@@ -42,10 +42,9 @@ fn main() -> tantivy::Result<()> {
         }
         let body = std::fs::read_to_string(entry.path())?;
         bytes += body.len() as u64;
-        let start = if body.starts_with("---\n") {
-            body[4..].find("\n---\n").map_or(0, |i| i + 9)
-        } else {
-            0
+        let start = match body.strip_prefix("---\n") {
+            Some(rest) => rest.find("\n---\n").map_or(0, |i| i + 9),
+            None => 0,
         };
         for para in body[start..].split("\n\n") {
             let p = para.trim();
