@@ -399,6 +399,9 @@ struct OrderSegment {
     end: tantivy::columnar::Column<u64>,
     out: Vec<Match>,
     buf: String,
+    /// Path per term ordinal: resolving an ordinal decompresses a dictionary
+    /// block, and a segment's matches share few paths.
+    paths: std::collections::HashMap<u64, String>,
 }
 
 impl Collector for OrderCollector {
@@ -418,6 +421,7 @@ impl Collector for OrderCollector {
             end: ff.u64("end")?,
             out: Vec::new(),
             buf: String::new(),
+            paths: std::collections::HashMap::new(),
         })
     }
 
@@ -436,14 +440,23 @@ impl SegmentCollector for OrderSegment {
     type Fruit = Vec<Match>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        self.buf.clear();
+        let mut path = String::new();
         if let Some(col) = &self.path
             && let Some(ord) = col.term_ords(doc).next()
         {
-            let _ = col.ord_to_str(ord, &mut self.buf);
+            let buf = &mut self.buf;
+            path = self
+                .paths
+                .entry(ord)
+                .or_insert_with(|| {
+                    buf.clear();
+                    let _ = col.ord_to_str(ord, buf);
+                    buf.clone()
+                })
+                .clone();
         }
         self.out.push(Match {
-            path: self.buf.clone(),
+            path,
             start: self.start.first(doc).unwrap_or(0),
             end: self.end.first(doc).unwrap_or(0),
             addr: DocAddress::new(self.segment, doc),
@@ -639,6 +652,10 @@ pub fn passages(
         .search(&BooleanQuery::new(clauses), &OrderCollector)
         .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
     let mut out = Vec::with_capacity(matches.len());
+    // Read stored documents in address order, so each docstore block is
+    // decompressed once; the final order is restored by the sort below.
+    let mut matches = matches;
+    matches.sort_by_key(|m| m.addr);
     for m in matches {
         let doc: TantivyDocument = searcher.doc(m.addr).map_err(|e| {
             Diagnostics::from(Diagnostic::error(format!("cannot read the index: {e}")))

@@ -49,14 +49,25 @@ pub struct Coded<'a> {
     pub docs: &'a BTreeMap<String, DocEntry>,
     /// Passages in document order.
     pub passages: Vec<Passage>,
+    /// Passage indices by code, so a subtree is gathered without a full scan.
+    by_code: BTreeMap<String, Vec<usize>>,
     bodies: std::cell::RefCell<Bodies>,
 }
 
 impl<'a> Coded<'a> {
     /// Loads every passage of one source.
     pub fn load(opened: &'a Opened, source: &CodeSource) -> Result<Coded<'a>, Diagnostics> {
-        let hits = query::passages(opened, None, source, None)?;
-        let passages = hits
+        Self::load_under(opened, source, None)
+    }
+
+    /// Loads only the passages of one code or family and its descendants.
+    pub fn load_under(
+        opened: &'a Opened,
+        source: &CodeSource,
+        root: Option<&str>,
+    ) -> Result<Coded<'a>, Diagnostics> {
+        let hits = query::passages(opened, root, source, None)?;
+        let passages: Vec<Passage> = hits
             .into_iter()
             .map(|h| Passage {
                 strength: h.passage.evidence.len(),
@@ -71,12 +82,30 @@ impl<'a> Coded<'a> {
                 accepted: h.passage.accepted,
             })
             .collect();
+        let mut by_code: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, p) in passages.iter().enumerate() {
+            by_code.entry(p.code.clone()).or_default().push(i);
+        }
         Ok(Coded {
             opened,
             docs: &opened.manifest.documents,
             passages,
+            by_code,
             bodies: Default::default(),
         })
+    }
+
+    /// Passages coded `root` or a code below it, in document order.
+    pub fn under_root(&self, root: &str) -> Vec<&Passage> {
+        let mut idx: Vec<usize> = self
+            .by_code
+            .range(root.to_string()..)
+            .take_while(|(c, _)| c.starts_with(root))
+            .filter(|(c, _)| under(c, root))
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        idx.sort_unstable();
+        idx.into_iter().map(|i| &self.passages[i]).collect()
     }
 
     /// A passage's text.

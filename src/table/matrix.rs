@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::coded::{Coded, under};
+use super::coded::Coded;
 use crate::codebook::Codebook;
 use crate::diag::{Diagnostic, suggest};
 
@@ -210,41 +210,65 @@ pub fn build(
         .keys()
         .map(|p| (p.as_str(), column_of(coded, p, &attrs)))
         .collect();
-    let spans_of = |root: &str, col: Option<&str>| -> BTreeSet<(String, usize, usize)> {
-        coded
-            .passages
-            .iter()
-            .filter(|p| under(&p.code, root))
-            .filter(|p| col.is_none_or(|c| doc_col.get(p.path.as_str()).is_some_and(|x| x == c)))
-            .map(|p| (p.path.clone(), p.start, p.end))
-            .collect()
+    // Spans per row root, bucketed by column in one pass over the root's passages.
+    type Spans = BTreeSet<(String, usize, usize)>;
+    let bucket = |root: &str| -> (BTreeMap<&str, Spans>, Spans) {
+        let mut by_col: BTreeMap<&str, Spans> = BTreeMap::new();
+        let mut all = Spans::new();
+        for p in coded.under_root(root) {
+            let key = (p.path.clone(), p.start, p.end);
+            if let Some(c) = doc_col.get(p.path.as_str()) {
+                by_col.entry(c.as_str()).or_default().insert(key.clone());
+            }
+            all.insert(key);
+        }
+        (by_col, all)
     };
     let total_docs = coded.docs.len();
+    let empty = Spans::new();
     let mut cells = Vec::new();
     let mut row_totals = Vec::new();
     for (code, _, _) in &row_list {
+        let (by_col, all) = bucket(code);
         cells.push(
             columns
                 .iter()
-                .map(|c| cell(coded, measure, &spans_of(code, Some(c)), col_docs[c]))
+                .map(|c| {
+                    cell(
+                        coded,
+                        measure,
+                        by_col.get(c.as_str()).unwrap_or(&empty),
+                        col_docs[c],
+                    )
+                })
                 .collect(),
         );
-        row_totals.push(cell(coded, measure, &spans_of(code, None), total_docs));
+        row_totals.push(cell(coded, measure, &all, total_docs));
     }
-    // Column totals: any code of the table (the root covers its subtree).
-    let roots: Vec<&str> = row_list
-        .iter()
-        .filter(|(_, _, d)| *d == 0)
-        .map(|(c, _, _)| c.as_str())
-        .collect();
-    let union = |col: Option<&str>| -> BTreeSet<(String, usize, usize)> {
-        roots.iter().flat_map(|r| spans_of(r, col)).collect()
-    };
+    // Column totals: any code of the table (the roots cover their subtrees).
+    let mut union_by_col: BTreeMap<&str, Spans> = BTreeMap::new();
+    let mut union_all = Spans::new();
+    for (root, _, d) in &row_list {
+        if *d == 0 {
+            let (by_col, all) = bucket(root);
+            for (c, sp) in by_col {
+                union_by_col.entry(c).or_default().extend(sp);
+            }
+            union_all.extend(all);
+        }
+    }
     let column_totals = columns
         .iter()
-        .map(|c| cell(coded, measure, &union(Some(c)), col_docs[c]))
+        .map(|c| {
+            cell(
+                coded,
+                measure,
+                union_by_col.get(c.as_str()).unwrap_or(&empty),
+                col_docs[c],
+            )
+        })
         .collect();
-    let total = cell(coded, measure, &union(None), total_docs);
+    let total = cell(coded, measure, &union_all, total_docs);
     Ok(Matrix {
         kind: "matrix".into(),
         measure,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::coded::{Coded, Passage, under};
+use super::coded::{Coded, Passage};
 use crate::codebook::Codebook;
 use crate::coding::Source;
 use crate::diag::Diagnostic;
@@ -96,9 +96,8 @@ pub fn build(
     for (code, _, _) in &codes {
         for g in &groups {
             let ps: Vec<&Passage> = coded
-                .passages
-                .iter()
-                .filter(|p| under(&p.code, code))
+                .under_root(code)
+                .into_iter()
                 .filter(|p| match (&by, g) {
                     (Some(b), Some(v)) => coded.attr(&p.path, b) == *v,
                     _ => true,

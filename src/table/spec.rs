@@ -99,7 +99,8 @@ pub fn produce(spec: &TableSpec, opened: &Opened, cb: &Codebook) -> Result<Outpu
                         .with_help("measures: passages, docs, presence, percent, words")
                 })?,
             };
-            let coded = Coded::load(opened, &source)?;
+            let root = cb.resolve(rows)?.path;
+            let coded = Coded::load_under(opened, &source, Some(&root))?;
             super::matrix::build(&coded, cb, rows, &spec.cols, measure)?.to_table(title)
         }
         "cooccur" => {
@@ -152,7 +153,8 @@ pub fn produce(spec: &TableSpec, opened: &Opened, cb: &Codebook) -> Result<Outpu
         }
         "quotes" => {
             let rows = need(spec, "rows", spec.rows.as_ref(), "--rows challenges")?;
-            let coded = Coded::load(opened, &source)?;
+            let root = cb.resolve(rows)?.path;
+            let coded = Coded::load_under(opened, &source, Some(&root))?;
             let attribution: Vec<String> = if spec.attribution.is_empty() {
                 ["role", "case", "side", "country"]
                     .iter()

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::coded::{Coded, under};
+use super::coded::Coded;
 use crate::codebook::Codebook;
 use crate::render::{Cell, Table};
 
@@ -33,9 +33,8 @@ pub struct Node {
 pub fn build(coded: &Coded<'_>, cb: &Codebook, families: &[String]) -> Vec<Node> {
     let count = |root: &str| {
         let spans: BTreeSet<(String, usize, usize)> = coded
-            .passages
-            .iter()
-            .filter(|p| under(&p.code, root))
+            .under_root(root)
+            .into_iter()
             .map(|p| (p.path.clone(), p.start, p.end))
             .collect();
         let docs: BTreeSet<&str> = spans.iter().map(|(p, _, _)| p.as_str()).collect();
