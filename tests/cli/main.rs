@@ -4,6 +4,7 @@
 mod support;
 
 mod coding;
+mod demo;
 mod errors;
 mod ingest;
 mod report;
