@@ -21,7 +21,13 @@ fn demo(name: &str) -> TestStudy {
     copy_dir(&src.join("transcripts"), &s.path().join("transcripts"));
     let yaml = std::fs::read_to_string(src.join("qualdex.yaml")).unwrap();
     let cb = repo().join("codebooks").join(format!("{name}.yaml"));
-    s.write("qualdex.yaml", yaml.replace(&format!("../../codebooks/{name}.yaml"), &cb.to_string_lossy()));
+    s.write(
+        "qualdex.yaml",
+        yaml.replace(
+            &format!("../../codebooks/{name}.yaml"),
+            &cb.to_string_lossy(),
+        ),
+    );
     s
 }
 
@@ -58,36 +64,70 @@ fn key(name: &str) -> Key {
 type Para = (String, u64, u64);
 
 /// Gold and predicted codes per paragraph.
-fn gold_and_predicted(s: &TestStudy, key: &Key) -> (BTreeMap<Para, BTreeSet<String>>, BTreeMap<Para, BTreeSet<String>>, Vec<Value>) {
+fn gold_and_predicted(
+    s: &TestStudy,
+    key: &Key,
+) -> (
+    BTreeMap<Para, BTreeSet<String>>,
+    BTreeMap<Para, BTreeSet<String>>,
+    Vec<Value>,
+) {
     let paragraphs = s.hits("NOT zzzqqq", &["--unit", "paragraph"]);
     assert!(paragraphs.len() > 200);
     let mut gold: BTreeMap<Para, BTreeSet<String>> = BTreeMap::new();
     for e in &key.passages {
         let hits: Vec<&Value> = paragraphs
             .iter()
-            .filter(|p| p["path"] == e.doc.as_str() && p["text"].as_str().unwrap().contains(&e.quote))
+            .filter(|p| {
+                p["path"] == e.doc.as_str() && p["text"].as_str().unwrap().contains(&e.quote)
+            })
             .collect();
-        assert_eq!(hits.len(), 1, "key quote must lie in exactly one paragraph: {} / {}", e.doc, e.quote);
+        assert_eq!(
+            hits.len(),
+            1,
+            "key quote must lie in exactly one paragraph: {} / {}",
+            e.doc,
+            e.quote
+        );
         let p = hits[0];
-        let id = (p["path"].as_str().unwrap().to_string(), p["start"].as_u64().unwrap(), p["end"].as_u64().unwrap());
+        let id = (
+            p["path"].as_str().unwrap().to_string(),
+            p["start"].as_u64().unwrap(),
+            p["end"].as_u64().unwrap(),
+        );
         gold.entry(id).or_default().extend(e.codes.iter().cloned());
     }
-    let families: BTreeSet<String> =
-        s.ok(&["codebook", "export", "--format", "csv"]).lines().skip(1).filter_map(|l| l.split('/').next()).map(String::from).collect();
+    let families: BTreeSet<String> = s
+        .ok(&["codebook", "export", "--format", "csv"])
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('/').next())
+        .map(String::from)
+        .collect();
     let mut pred: BTreeMap<Para, BTreeSet<String>> = BTreeMap::new();
     for f in &families {
         let r = s.run(&["passages", f, "--source", "auto", "--format", "json"]);
         for line in r.stdout.lines() {
             let p: Value = serde_json::from_str(line).unwrap();
-            let id = (p["path"].as_str().unwrap().to_string(), p["start"].as_u64().unwrap(), p["end"].as_u64().unwrap());
-            pred.entry(id).or_default().insert(p["code"].as_str().unwrap().to_string());
+            let id = (
+                p["path"].as_str().unwrap().to_string(),
+                p["start"].as_u64().unwrap(),
+                p["end"].as_u64().unwrap(),
+            );
+            pred.entry(id)
+                .or_default()
+                .insert(p["code"].as_str().unwrap().to_string());
         }
     }
     (gold, pred, paragraphs)
 }
 
 /// Precision and recall per code and overall; prints the table.
-fn score(name: &str, gold: &BTreeMap<Para, BTreeSet<String>>, pred: &BTreeMap<Para, BTreeSet<String>>) -> (f64, f64) {
+fn score(
+    name: &str,
+    gold: &BTreeMap<Para, BTreeSet<String>>,
+    pred: &BTreeMap<Para, BTreeSet<String>>,
+) -> (f64, f64) {
     let mut tp: BTreeMap<&str, usize> = BTreeMap::new();
     let mut fp: BTreeMap<&str, usize> = BTreeMap::new();
     let mut fn_: BTreeMap<&str, usize> = BTreeMap::new();
@@ -105,14 +145,35 @@ fn score(name: &str, gold: &BTreeMap<Para, BTreeSet<String>>, pred: &BTreeMap<Pa
             }
         }
     }
-    let codes: BTreeSet<&str> = tp.keys().chain(fp.keys()).chain(fn_.keys()).copied().collect();
-    let ratio = |a: usize, b: usize| if a + b == 0 { 1.0 } else { a as f64 / (a + b) as f64 };
+    let codes: BTreeSet<&str> = tp
+        .keys()
+        .chain(fp.keys())
+        .chain(fn_.keys())
+        .copied()
+        .collect();
+    let ratio = |a: usize, b: usize| {
+        if a + b == 0 {
+            1.0
+        } else {
+            a as f64 / (a + b) as f64
+        }
+    };
     println!("\n{name}: rules scored against key.yaml (paragraphs)\n");
-    println!("| code | TP | FP | FN | precision | recall |\n| --- | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| code | TP | FP | FN | precision | recall |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    );
     let (mut t, mut f, mut n) = (0, 0, 0);
     for c in codes {
-        let (a, b, d) = (tp.get(c).copied().unwrap_or(0), fp.get(c).copied().unwrap_or(0), fn_.get(c).copied().unwrap_or(0));
-        println!("| {c} | {a} | {b} | {d} | {:.2} | {:.2} |", ratio(a, b), ratio(a, d));
+        let (a, b, d) = (
+            tp.get(c).copied().unwrap_or(0),
+            fp.get(c).copied().unwrap_or(0),
+            fn_.get(c).copied().unwrap_or(0),
+        );
+        println!(
+            "| {c} | {a} | {b} | {d} | {:.2} | {:.2} |",
+            ratio(a, b),
+            ratio(a, d)
+        );
         t += a;
         f += b;
         n += d;
@@ -124,7 +185,8 @@ fn score(name: &str, gold: &BTreeMap<Para, BTreeSet<String>>, pred: &BTreeMap<Pa
 
 /// No rule may quote a sentence of the corpus: terms are short.
 fn rules_are_not_quotes(name: &str) {
-    let text = std::fs::read_to_string(repo().join("codebooks").join(format!("{name}.yaml"))).unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("codebooks").join(format!("{name}.yaml"))).unwrap();
     let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
     fn walk(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
         match v {
@@ -147,7 +209,10 @@ fn rules_are_not_quotes(name: &str) {
     walk(&v, &mut terms);
     assert!(terms.len() > 40);
     for t in terms {
-        assert!(t.split_whitespace().count() <= 6, "`{t}` quotes too much of the corpus");
+        assert!(
+            t.split_whitespace().count() <= 6,
+            "`{t}` quotes too much of the corpus"
+        );
     }
 }
 
@@ -161,4 +226,79 @@ fn global_service_networks_rules_meet_the_key() {
     let (gold, pred, _) = gold_and_predicted(&s, &k);
     let (p, r) = score(name, &gold, &pred);
     assert!(p >= 0.8 && r >= 0.8, "precision {p:.2}, recall {r:.2}");
+}
+
+/// The committed example table equals a fresh run, and every cell equals what
+/// the answer key implies (documents with a key passage of the code or a
+/// code below it, per case and side).
+#[test]
+fn committed_challenges_matrix_matches_a_fresh_run_and_the_key() {
+    let name = "global-service-networks";
+    let s = demo(name);
+    s.ok(&["run"]);
+    let fresh = std::fs::read(s.path().join("out/challenges-by-case-side.json")).unwrap();
+    let committed = std::fs::read(
+        repo()
+            .join("examples")
+            .join(name)
+            .join("challenges-by-case-side.json"),
+    )
+    .unwrap();
+    assert!(
+        fresh == committed,
+        "examples/{name}/challenges-by-case-side.json is out of date: regenerate it with `qualdex run`"
+    );
+    let md_fresh = std::fs::read(s.path().join("out/challenges-by-case-side.md")).unwrap();
+    let md_committed = std::fs::read(
+        repo()
+            .join("examples")
+            .join(name)
+            .join("challenges-by-case-side.md"),
+    )
+    .unwrap();
+    assert!(md_fresh == md_committed);
+
+    let m: Value = serde_json::from_slice(&fresh).unwrap();
+    let k = key(name);
+    let docs: BTreeMap<String, String> = s
+        .hits("NOT zzzqqq", &["--unit", "document"])
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap().to_string(),
+                format!(
+                    "{} / {}",
+                    d["case"].as_str().unwrap(),
+                    d["side"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect();
+    let columns: Vec<&str> = m["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for (i, row) in m["rows"].as_array().unwrap().iter().enumerate() {
+        let row = row.as_str().unwrap();
+        for (j, col) in columns.iter().enumerate() {
+            let expected: BTreeSet<&str> = k
+                .passages
+                .iter()
+                .filter(|e| {
+                    e.codes
+                        .iter()
+                        .any(|c| c == row || c.starts_with(&format!("{row}/")))
+                })
+                .filter(|e| docs.get(&e.doc).map(String::as_str) == Some(*col))
+                .map(|e| e.doc.as_str())
+                .collect();
+            assert_eq!(
+                m["cells"][i][j]["value"].as_f64().unwrap() as usize,
+                expected.len(),
+                "{row} × {col}"
+            );
+        }
+    }
 }
