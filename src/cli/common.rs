@@ -30,6 +30,8 @@ pub struct Ctx {
     pub quiet: bool,
     /// Colour stdout.
     pub color: bool,
+    /// `--no-refresh`.
+    pub no_refresh: bool,
 }
 
 impl Ctx {
@@ -46,6 +48,7 @@ impl Ctx {
             study: cli.study.clone(),
             quiet: cli.quiet,
             color,
+            no_refresh: cli.no_refresh,
         }
     }
 
@@ -77,7 +80,13 @@ impl Ctx {
     /// refresh fails (a broken file), the problems are shown and the last
     /// good index answers; if there is no index at all, the error stands.
     pub fn open_index(&self, study: &Study) -> Result<Opened> {
-        let had_index = index::open(study)?.is_some();
+        let had_index = crate::index::has_index(study);
+        if self.no_refresh && had_index {
+            if let Some(o) = index::open(study)? {
+                return Ok(o);
+            }
+        }
+        let mut known = None;
         match index::update(
             study,
             &IndexOptions {
@@ -85,7 +94,8 @@ impl Ctx {
                 ..Default::default()
             },
         ) {
-            Ok(report) => {
+            Ok(mut report) => {
+                known = report.manifest.take();
                 if !had_index
                     || !report.added.is_empty()
                     || !report.changed.is_empty()
@@ -106,7 +116,7 @@ impl Ctx {
             }
             Err(e) => return Err(e.into()),
         }
-        index::open(study)?
+        index::open_with(study, known)?
             .ok_or_else(|| anyhow::anyhow!("the index could not be opened after building it"))
     }
 

@@ -56,6 +56,10 @@ pub struct Cli {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = common::ColorChoice::Auto)]
     pub color: common::ColorChoice,
+    /// Use the index as it is, without first re-reading changed transcripts
+    /// (for scripts that run many queries after `qualdex index`).
+    #[arg(long, global = true)]
+    pub no_refresh: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -102,8 +102,18 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     } else {
         limit
     };
-    let results = query::run(&opened, compiled, kind, limit)?;
     let mut out = super::common::stdout();
+    if args.count {
+        let n = query::count(&opened, compiled, kind)?;
+        writeln!(out, "{n}")?;
+        out.flush()?;
+        return Ok(if n > 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let results = query::run(&opened, compiled, kind, limit)?;
     if args.count {
         writeln!(out, "{}", results.total)?;
     } else if let Some(by) = &args.by {

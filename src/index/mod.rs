@@ -66,6 +66,8 @@ pub struct IndexReport {
     pub seconds: f64,
     /// Units coded per rule, over the documents read in this run.
     pub rule_hits: RuleHits,
+    /// The manifest as written (so opening the index need not parse it again).
+    pub manifest: Option<Manifest>,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Diagnostics {
@@ -389,8 +391,10 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             _ => to_read.push(f),
         }
     }
+    let present: std::collections::HashSet<&str> =
+        discovery.files.iter().map(|f| f.rel.as_str()).collect();
     for path in old.documents.keys() {
-        if !discovery.files.iter().any(|f| &f.rel == path) {
+        if !present.contains(path.as_str()) {
             report.removed.push(path.clone());
         }
     }
@@ -563,6 +567,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     }
     report.total = manifest.documents.len();
     report.seconds = started.elapsed().as_secs_f64();
+    report.manifest = Some(manifest);
     Ok(report)
 }
 
@@ -730,12 +735,22 @@ pub struct Opened {
     pub language: String,
 }
 
+/// True when the study has an index (possibly stale).
+pub fn has_index(study: &Study) -> bool {
+    current_generation(&study.index_dir()).is_some_and(|g| g.manifest().is_file())
+}
+
 /// Opens the study's index; `None` if it has not been built.
 pub fn open(study: &Study) -> Result<Option<Opened>, Diagnostics> {
+    open_with(study, None)
+}
+
+/// Opens the index with a manifest already in hand (from [`update`]).
+pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened>, Diagnostics> {
     let Some(g) = current_generation(&study.index_dir()) else {
         return Ok(None);
     };
-    let Some(manifest) = Manifest::read(&g.manifest()) else {
+    let Some(manifest) = known.or_else(|| Manifest::read(&g.manifest())) else {
         return Ok(None);
     };
     // An index from another qualdex version is rebuilt, not an error.

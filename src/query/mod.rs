@@ -748,3 +748,24 @@ pub fn code_query(opened: &Opened, path: &str, source: &CodeSource) -> Box<dyn Q
         IndexRecordOption::Basic,
     ))
 }
+
+/// The number of units of one kind matching a compiled query (no matches
+/// are collected or sorted).
+pub fn count(opened: &Opened, query: Box<dyn Query>, kind: UnitKind) -> Result<usize, Diagnostics> {
+    let f = &opened.fields;
+    let q = BooleanQuery::new(vec![
+        (Occur::Must, query),
+        (
+            Occur::Must,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.kind, kind.as_str()),
+                IndexRecordOption::Basic,
+            )),
+        ),
+    ]);
+    opened
+        .reader
+        .searcher()
+        .search(&q, &tantivy::collector::Count)
+        .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))
+}
