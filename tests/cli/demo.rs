@@ -62,16 +62,10 @@ fn key(name: &str) -> Key {
 }
 
 type Para = (String, u64, u64);
+type CodesBy = BTreeMap<Para, BTreeSet<String>>;
 
 /// Gold and predicted codes per paragraph.
-fn gold_and_predicted(
-    s: &TestStudy,
-    key: &Key,
-) -> (
-    BTreeMap<Para, BTreeSet<String>>,
-    BTreeMap<Para, BTreeSet<String>>,
-    Vec<Value>,
-) {
+fn gold_and_predicted(s: &TestStudy, key: &Key) -> (CodesBy, CodesBy, Vec<Value>) {
     let paragraphs = s.hits("NOT zzzqqq", &["--unit", "paragraph"]);
     assert!(paragraphs.len() > 200);
     let mut gold: BTreeMap<Para, BTreeSet<String>> = BTreeMap::new();
