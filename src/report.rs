@@ -50,36 +50,8 @@ pub struct ReportData {
 /// Gathers the report's tables.
 pub fn gather(study: &Study, opened: &Opened, cb: &Codebook) -> Result<ReportData, Diagnostics> {
     let coded = Coded::load(opened, &CodeSource::Any)?;
-    let codebook = Table {
-        title: Some("Codebook".into()),
-        columns: [
-            "code",
-            "label",
-            "definition",
-            "include",
-            "exclude",
-            "example",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: cb
-            .codes
-            .iter()
-            .map(|c| {
-                use crate::render::Cell::Text;
-                vec![
-                    Text(c.path.clone()),
-                    Text(c.label.clone()),
-                    Text(c.definition.clone().unwrap_or_default()),
-                    Text(c.include.join("; ")),
-                    Text(c.exclude.join("; ")),
-                    Text(c.examples.first().cloned().unwrap_or_default()),
-                ]
-            })
-            .collect(),
-        total_rows_from: None,
-        json: None,
-    };
+    let mut codebook = crate::table::codebook::table(cb);
+    codebook.title = Some("Codebook".into());
     let mut heatmaps = Vec::new();
     for f in &cb.families {
         let m = matrix::build(

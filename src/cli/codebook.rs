@@ -270,39 +270,8 @@ fn show(ctx: &Ctx, format: Option<TableFormat>) -> Result<ExitCode> {
 fn export(ctx: &Ctx, format: TableFormat) -> Result<ExitCode> {
     let study = ctx.study()?;
     let cb = load_codebook(&study)?;
-    let join = |v: &[String]| v.join("; ");
-    let rows = cb
-        .codes
-        .iter()
-        .map(|c| {
-            vec![
-                Cell::Text(c.path.clone()),
-                Cell::Text(c.label.clone()),
-                Cell::Text(c.definition.clone().unwrap_or_default()),
-                Cell::Text(join(&c.include)),
-                Cell::Text(join(&c.exclude)),
-                Cell::Text(c.examples.first().cloned().unwrap_or_default()),
-            ]
-        })
-        .collect();
-    let table = Table {
-        title: Some(cb.title.clone().unwrap_or_else(|| "Codebook".into())),
-        columns: [
-            "code",
-            "label",
-            "definition",
-            "include",
-            "exclude",
-            "example",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-        total_rows_from: None,
-        json: None,
-    };
     let mut out = super::common::stdout();
-    write_table(&table, format, &mut out)?;
+    write_table(&crate::table::codebook::table(&cb), format, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

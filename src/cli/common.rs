@@ -180,6 +180,11 @@ pub fn coder_name(given: Option<&str>) -> String {
 
 /// Reads one document of the corpus fresh from its file.
 pub fn read_doc(study: &Study, rel: &str) -> Result<crate::corpus::Document> {
+    read_doc_with(study, rel, false)
+}
+
+/// [`read_doc`], optionally replacing invalid UTF-8.
+pub fn read_doc_with(study: &Study, rel: &str, lossy: bool) -> Result<crate::corpus::Document> {
     use crate::corpus::{Format, FoundFile, ReadOptions};
     let root = study.require_corpus()?;
     let rel = rel.replace('\\', "/");
@@ -187,8 +192,9 @@ pub fn read_doc(study: &Study, rel: &str) -> Result<crate::corpus::Document> {
     let format = Format::from_path(&abs)
         .filter(|_| abs.is_file())
         .ok_or_else(|| {
-            Diagnostic::error(format!("no document `{rel}` in the corpus folder"))
-                .with_help("give the path relative to the corpus folder, as search results show it")
+            let why = if abs.is_file() { "is not a transcript format qualdex reads" } else { "is not in the corpus folder" };
+            Diagnostic::error(format!("`{rel}` {why}"))
+                .with_help("give the path relative to the corpus folder, as search results show it (.txt, .md, .vtt, .srt, .docx)")
         })?;
     let meta = std::fs::metadata(&abs)?;
     let file = FoundFile {
@@ -199,7 +205,7 @@ pub fn read_doc(study: &Study, rel: &str) -> Result<crate::corpus::Document> {
         format,
     };
     let opts = ReadOptions {
-        lossy: false,
+        lossy,
         speakers: crate::index::speaker_rules(study),
     };
     Ok(crate::corpus::read_document(&file, &opts)?)

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use super::Ctx;
-use crate::corpus::{self, Format, FoundFile, ReadOptions};
-use crate::diag::Diagnostic;
+use crate::corpus;
 
 /// Print a document's plain text: the file itself for .txt/.md (BOM removed),
 /// the extracted `Speaker: text` lines for .vtt/.srt/.docx. Every offset that
@@ -30,32 +29,7 @@ pub struct Args {
 /// Runs `text`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let study = ctx.study()?;
-    let root = study.require_corpus()?;
-    let rel = args.path.replace('\\', "/");
-    let abs = root.join(&rel);
-    if !abs.is_file() {
-        return Err(
-            Diagnostic::error(format!("no document `{rel}` in the corpus folder"))
-                .with_help("give the path relative to the corpus folder, as search results show it")
-                .into(),
-        );
-    }
-    let Some(format) = Format::from_path(&abs) else {
-        bail!("`{rel}` is not a transcript format qualdex reads (.txt, .md, .vtt, .srt, .docx)");
-    };
-    let meta = std::fs::metadata(&abs)?;
-    let file = FoundFile {
-        rel,
-        abs,
-        size: meta.len(),
-        mtime_ns: 0,
-        format,
-    };
-    let opts = ReadOptions {
-        lossy: args.lossy,
-        speakers: crate::index::speaker_rules(&study),
-    };
-    let doc = corpus::read_document(&file, &opts)?;
+    let doc = super::common::read_doc_with(&study, &args.path, args.lossy)?;
     let text = match &args.range {
         None => doc.text.as_str(),
         Some(r) => {

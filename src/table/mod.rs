@@ -1,6 +1,7 @@
 //! Tables computed from the index and its manifest. A table never formats:
 //! it returns data that converts into a [`crate::render::Table`].
 
+pub mod codebook;
 pub mod coded;
 pub mod cooccur;
 pub mod corpus;
