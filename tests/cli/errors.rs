@@ -173,17 +173,28 @@ fn a_broken_generation_pointer_is_rebuilt_not_fatal() {
 #[test]
 fn help_shows_examples_for_every_command() {
     let s = TestStudy::new();
-    for cmd in [
-        vec!["--help"],
-        vec!["init", "--help"],
-        vec!["index", "--help"],
-        vec!["search", "--help"],
-        vec!["text", "--help"],
-        vec!["corpus", "--help"],
-        vec!["run", "--help"],
-    ] {
-        let out = s.ok(&cmd);
-        assert!(out.contains("Examples:"), "{cmd:?} has no examples:\n{out}");
+    // Every subcommand listed by `qualdex --help` must show examples.
+    let top = s.ok(&["--help"]);
+    assert!(top.contains("Examples:"), "{top}");
+    let commands: Vec<String> = top
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect();
+    assert!(commands.len() >= 13, "{commands:?}");
+    for cmd in &commands {
+        let out = s.ok(&[cmd.as_str(), "--help"]);
+        assert!(
+            out.contains("Examples:"),
+            "`qualdex {cmd} --help` has no examples:\n{out}"
+        );
     }
 }
 
