@@ -18,8 +18,13 @@ fn repo() -> PathBuf {
 fn demo(name: &str) -> TestStudy {
     let s = TestStudy::new();
     let src = repo().join("corpus").join(name);
-    copy_dir(&src.join("transcripts"), &s.path().join("transcripts"));
     let yaml = std::fs::read_to_string(src.join("qualdex.yaml")).unwrap();
+    let corpus = yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("corpus:"))
+        .map_or("corpus", str::trim)
+        .to_string();
+    copy_dir(&src.join(&corpus), &s.path().join(&corpus));
     let cb = repo().join("codebooks").join(format!("{name}.yaml"));
     s.write(
         "qualdex.yaml",
@@ -295,4 +300,99 @@ fn committed_challenges_matrix_matches_a_fresh_run_and_the_key() {
             );
         }
     }
+}
+
+#[test]
+fn sme_rules_meet_the_key() {
+    let name = "sme-value-constellations";
+    rules_are_not_quotes(name);
+    let s = demo(name);
+    let k = key(name);
+    assert!(k.passages.len() >= 60, "the key covers the corpus");
+    let (gold, pred, _) = gold_and_predicted(&s, &k);
+    let (p, r) = score(name, &gold, &pred);
+    assert!(p >= 0.8 && r >= 0.8, "precision {p:.2}, recall {r:.2}");
+}
+
+/// The framework matrix (constellation × dimension value, firms in the
+/// cells) equals a fresh run and what the key implies: a firm is in a cell
+/// when one informant turn carries key passages of both codes.
+#[test]
+fn committed_sme_framework_matrix_matches_a_fresh_run_and_the_key() {
+    let name = "sme-value-constellations";
+    let s = demo(name);
+    s.ok(&["run"]);
+    let fresh = std::fs::read(s.path().join("out/framework-matrix.json")).unwrap();
+    let committed = std::fs::read(
+        repo()
+            .join("examples")
+            .join(name)
+            .join("framework-matrix.json"),
+    )
+    .unwrap();
+    assert!(
+        fresh == committed,
+        "examples/{name}/framework-matrix.json is out of date: regenerate it with `qualdex run`"
+    );
+    let m: Value = serde_json::from_slice(&fresh).unwrap();
+
+    let k = key(name);
+    let paragraphs = s.hits("NOT zzzqqq", &["--unit", "paragraph"]);
+    let turns = s.hits("NOT zzzqqq", &["--unit", "turn"]);
+    // Codes per turn, from the key.
+    let mut per_turn: BTreeMap<(String, u64), (String, BTreeSet<String>)> = BTreeMap::new();
+    for e in &k.passages {
+        let p = paragraphs
+            .iter()
+            .find(|p| p["path"] == e.doc.as_str() && p["text"].as_str().unwrap().contains(&e.quote))
+            .expect("key quote in a paragraph");
+        let start = p["start"].as_u64().unwrap();
+        let t = turns
+            .iter()
+            .find(|t| {
+                t["path"] == e.doc.as_str()
+                    && t["start"].as_u64().unwrap() <= start
+                    && start < t["end"].as_u64().unwrap()
+            })
+            .expect("paragraph in a turn");
+        let entry = per_turn
+            .entry((e.doc.clone(), t["start"].as_u64().unwrap()))
+            .or_insert_with(|| (t["case"].as_str().unwrap().to_string(), BTreeSet::new()));
+        entry.1.extend(e.codes.iter().cloned());
+    }
+    let rows: Vec<&str> = m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let cols: Vec<&str> = m["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let mut nonempty = 0;
+    for (i, r) in rows.iter().enumerate() {
+        for (j, c) in cols.iter().enumerate() {
+            let expected: BTreeSet<String> = per_turn
+                .values()
+                .filter(|(_, codes)| codes.contains(*r) && codes.contains(*c))
+                .map(|(case, _)| case.clone())
+                .collect();
+            let got: BTreeSet<String> = m["cells"][i][j]["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(got, expected, "{r} × {c}");
+            nonempty += usize::from(!got.is_empty());
+        }
+    }
+    // Nine constellations, six values each.
+    assert_eq!(
+        nonempty, 54,
+        "each constellation shows one value per dimension"
+    );
 }
