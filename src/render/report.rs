@@ -50,7 +50,16 @@ fn table_html(t: &Table) -> io::Result<String> {
 }
 
 fn heatmap(title: &str, m: &crate::table::matrix::Matrix, n: usize) -> String {
-    let (cw, ch, lw, top) = (64.0, 26.0, 260.0, 70.0);
+    // The label column fits the longest label (about 6.5 px a character at 12 px).
+    let longest = m
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, _)| m.row_labels[i].chars().count() + 2 * m.row_depth[i])
+        .max()
+        .unwrap_or(10);
+    let (cw, ch, top) = (64.0, 26.0, 70.0);
+    let lw = (longest as f64 * 6.5 + 16.0).max(160.0);
     let max = m
         .cells
         .iter()
