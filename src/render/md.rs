@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{Cell, Table, md_escape};
+use super::{Table, md_escape};
 
 /// Writes a pipe table.
 pub fn write(table: &Table, out: &mut dyn Write) -> io::Result<()> {
@@ -27,15 +27,7 @@ pub fn write(table: &Table, out: &mut dyn Write) -> io::Result<()> {
                 .collect()
         })
         .collect();
-    let numeric: Vec<bool> = (0..header.len())
-        .map(|j| {
-            !table.rows.is_empty()
-                && table
-                    .rows
-                    .iter()
-                    .all(|r| matches!(r.get(j), Some(Cell::Count(_))))
-        })
-        .collect();
+    let numeric: Vec<bool> = table.numeric_columns();
     let widths: Vec<usize> = (0..header.len())
         .map(|j| {
             body.iter()

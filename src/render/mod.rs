@@ -93,6 +93,21 @@ pub struct Table {
     pub json: Option<serde_json::Value>,
 }
 
+impl Table {
+    /// Columns whose every cell is a count (right-aligned by text renderers).
+    pub fn numeric_columns(&self) -> Vec<bool> {
+        (0..self.columns.len())
+            .map(|j| {
+                !self.rows.is_empty()
+                    && self
+                        .rows
+                        .iter()
+                        .all(|r| matches!(r.get(j), Some(Cell::Count(_))))
+            })
+            .collect()
+    }
+}
+
 /// Writes a table in a format.
 pub fn write_table(table: &Table, format: TableFormat, out: &mut dyn Write) -> io::Result<()> {
     match format {

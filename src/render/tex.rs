@@ -2,19 +2,11 @@
 
 use std::io::{self, Write};
 
-use super::{Cell, Table, tex_escape};
+use super::{Table, tex_escape};
 
 /// Writes a booktabs table (needs `\usepackage{booktabs}`).
 pub fn write(table: &Table, out: &mut dyn Write) -> io::Result<()> {
-    let numeric: Vec<bool> = (0..table.columns.len())
-        .map(|j| {
-            !table.rows.is_empty()
-                && table
-                    .rows
-                    .iter()
-                    .all(|r| matches!(r.get(j), Some(Cell::Count(_))))
-        })
-        .collect();
+    let numeric: Vec<bool> = table.numeric_columns();
     let spec: String = numeric.iter().map(|n| if *n { 'r' } else { 'l' }).collect();
     writeln!(out, "% requires \\usepackage{{booktabs}}")?;
     writeln!(out, "\\begin{{table}}[htbp]")?;
