@@ -141,20 +141,35 @@ pub struct TableSpec {
     pub title: Option<String>,
 }
 
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        One(String),
-        Many(Vec<String>),
+/// One string or a list of strings, as users write either in YAML.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::One(s) => OneOrMany(vec![s]),
+            Either::Many(v) => OneOrMany(v),
+        })
     }
-    Ok(match Either::deserialize(d)? {
-        Either::One(s) => s
+}
+
+/// A list of names, also accepted as one comma-separated string (`case, side`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let OneOrMany(v) = OneOrMany::deserialize(d)?;
+    Ok(match v.as_slice() {
+        [one] => one
             .split(',')
             .map(|x| x.trim().to_string())
             .filter(|x| !x.is_empty())
             .collect(),
-        Either::Many(v) => v,
+        _ => v,
     })
 }
 

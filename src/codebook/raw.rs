@@ -50,24 +50,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
     }
 }
 
-/// One string or a list of strings.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct OneOrMany(pub Vec<String>);
-
-impl<'de> Deserialize<'de> for OneOrMany {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Either {
-            One(String),
-            Many(Vec<String>),
-        }
-        Ok(match Either::deserialize(d)? {
-            Either::One(s) => OneOrMany(vec![s]),
-            Either::Many(v) => OneOrMany(v),
-        })
-    }
-}
+pub use crate::study::OneOrMany;
 
 /// A rule as written.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
