@@ -4,6 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexSet};
+use regex_automata::meta::Regex as MetaRegex;
+use regex_automata::{Anchored, Input};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::eval::{Evaluator, UnitView};
 use super::{CodedPassage, Evidence, Normalised, Source};
@@ -20,14 +23,26 @@ enum PatRef {
 
 /// A codebook compiled for matching.
 pub struct Matcher {
-    ac: Option<AhoCorasick>,
+    /// Every term and `unless` term, normalised; `refs` says which rules use it.
+    patterns: Vec<String>,
     refs: Vec<Vec<PatRef>>,
+    /// Patterns by their first word (the leading run of letters and digits).
+    by_first_word: FxHashMap<Box<str>, Vec<usize>>,
+    /// Single-word patterns used as prefixes (`incentive*`), by the prefix.
+    by_prefix: FxHashMap<Box<str>, Vec<usize>>,
+    /// The distinct byte lengths of `by_prefix` keys.
+    prefix_lens: Vec<usize>,
+    /// Patterns that start with a symbol rather than a word, and their ids.
+    odd_ac: Option<(AhoCorasick, Vec<usize>)>,
     regex_sets: BTreeMap<UnitKind, (RegexSet, Vec<usize>, Vec<Regex>)>,
-    /// Regexes with required prefix literals: one automaton finds the
-    /// literals, and a regex runs only on the units where one occurs.
+    /// Regexes with required prefix literals: one automaton over the
+    /// normalised text finds the literals, and each regex is tried, anchored,
+    /// only where one of its literals starts.
     literal_ac: Option<AhoCorasick>,
     literal_refs: Vec<Vec<usize>>,
-    prefiltered: Vec<(usize, Regex)>,
+    /// Per literal: it starts with a letter or digit.
+    literal_word_start: Vec<bool>,
+    prefiltered: Vec<Prefiltered>,
     query_rules: Vec<usize>,
     language: String,
     /// How many text passes a document costs (for the benchmark and tests).
@@ -46,7 +61,7 @@ pub fn passes_for(cb: &Codebook) -> usize {
     let mut kinds = std::collections::BTreeSet::new();
     for r in &cb.rules {
         if let RuleKind::Regex(p) = &r.kind {
-            if prefix_literals(p).is_some() {
+            if normalised_prefix_literals(p).is_some() {
                 literal = true;
             } else {
                 kinds.insert(r.unit);
@@ -76,6 +91,83 @@ pub fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
         return None;
     }
     Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+/// The prefix literals of a regex as they appear in normalised text
+/// (lowercased, deduplicated). None when a literal holds whitespace, which
+/// normalisation may change, or is not text.
+fn normalised_prefix_literals(pattern: &str) -> Option<Vec<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for l in prefix_literals(pattern)? {
+        let s = String::from_utf8(l).ok()?;
+        if s.chars().any(char::is_whitespace) {
+            return None;
+        }
+        out.insert(super::normalise(&s));
+    }
+    Some(out.into_iter().collect())
+}
+
+/// A regex run only where one of its prefix literals occurs.
+struct Prefiltered {
+    rule: usize,
+    regex: MetaRegex,
+    /// The pattern begins with `\b`.
+    word_boundary_start: bool,
+}
+
+/// True when every match of `pattern` must begin at a word boundary.
+fn starts_with_word_boundary(pattern: &str) -> bool {
+    use regex_syntax::hir::{HirKind, Look};
+    let Ok(hir) = regex_syntax::parse(pattern) else {
+        return false;
+    };
+    let first = match hir.kind() {
+        HirKind::Concat(parts) => parts.first(),
+        _ => Some(&hir),
+    };
+    matches!(
+        first.map(|h| h.kind()),
+        Some(HirKind::Look(
+            Look::WordUnicode | Look::WordAscii | Look::WordStartUnicode | Look::WordStartAscii
+        ))
+    )
+}
+
+/// Calls `f(start, end)` for every word (maximal run of letters and digits).
+fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut start = None;
+    while i < bytes.len() {
+        let (alnum, len) = if bytes[i] < 0x80 {
+            (bytes[i].is_ascii_alphanumeric(), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c.is_alphanumeric(), c.len_utf8())
+        };
+        match (alnum, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                f(s, i);
+                start = None;
+            }
+            _ => {}
+        }
+        i += len;
+    }
+    if let Some(s) = start {
+        f(s, bytes.len());
+    }
+}
+
+/// The leading word of a pattern, if it starts with one.
+fn first_word(p: &str) -> Option<&str> {
+    let end = p
+        .char_indices()
+        .find(|(_, c)| !c.is_alphanumeric())
+        .map_or(p.len(), |(i, _)| i);
+    (end > 0).then(|| &p[..end])
 }
 
 /// Statistics of one coding run, per rule.
@@ -135,49 +227,76 @@ impl Matcher {
                 );
             }
         }
-        let ac = (!patterns.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
+        let mut by_first_word: FxHashMap<Box<str>, Vec<usize>> = FxHashMap::default();
+        let mut by_prefix: FxHashMap<Box<str>, Vec<usize>> = FxHashMap::default();
+        let mut odd = Vec::new();
+        for (id, p) in patterns.iter().enumerate() {
+            let Some(w) = first_word(p) else {
+                odd.push(id);
+                continue;
+            };
+            by_first_word.entry(w.into()).or_default().push(id);
+            let is_prefix = refs[id].iter().any(|r| match r {
+                PatRef::Term { prefix, .. } | PatRef::Unless { prefix, .. } => *prefix,
+            });
+            if is_prefix && w.len() == p.len() {
+                by_prefix.entry(w.into()).or_default().push(id);
+            }
+        }
+        let mut prefix_lens: Vec<usize> = by_prefix.keys().map(|k| k.len()).collect();
+        prefix_lens.sort_unstable();
+        prefix_lens.dedup();
+        let odd_ac = (!odd.is_empty()).then(|| {
+            let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
-                .build(&patterns)
-                .expect("term patterns are plain strings")
+                .build(odd.iter().map(|&i| &patterns[i]))
+                .expect("term patterns are plain strings");
+            (ac, odd)
         });
         let mut regex_sets = BTreeMap::new();
         let mut problems = Vec::new();
-        let mut literal_patterns: Vec<Vec<u8>> = Vec::new();
+        let mut literal_patterns: Vec<String> = Vec::new();
         let mut literal_refs: Vec<Vec<usize>> = Vec::new();
-        let mut literal_index: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut prefiltered: Vec<(usize, Regex)> = Vec::new();
+        let mut literal_index: HashMap<String, usize> = HashMap::new();
+        let mut prefiltered: Vec<Prefiltered> = Vec::new();
+        let cannot_compile = |ri: usize, p: &str, e: &dyn std::fmt::Display| {
+            Diagnostic::error(format!(
+                "`{}`: regex `{p}` cannot be compiled: {}",
+                cb.rule_name(&cb.rules[ri]),
+                e.to_string().lines().last().unwrap_or_default().trim()
+            ))
+            .with_help("simplify the pattern (it may be too large once compiled)")
+        };
         for (kind, v) in regex_by_unit {
             let mut rest: Vec<(usize, String, Regex)> = Vec::new();
             for (ri, p) in v {
-                let re = match Regex::new(&p) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        problems.push(
-                            Diagnostic::error(format!(
-                                "`{}`: regex `{p}` cannot be compiled: {}",
-                                cb.rule_name(&cb.rules[ri]),
-                                e.to_string().lines().last().unwrap_or_default().trim()
-                            ))
-                            .with_help("simplify the pattern (it may be too large once compiled)"),
-                        );
-                        continue;
-                    }
-                };
-                match prefix_literals(&p) {
-                    Some(lits) => {
-                        let slot = prefiltered.len();
-                        prefiltered.push((ri, re));
-                        for l in lits {
-                            let id = *literal_index.entry(l.clone()).or_insert_with(|| {
-                                literal_patterns.push(l);
-                                literal_refs.push(Vec::new());
-                                literal_patterns.len() - 1
-                            });
-                            literal_refs[id].push(slot);
+                if let Some(lits) = normalised_prefix_literals(&p) {
+                    let re = match MetaRegex::new(&p) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            problems.push(cannot_compile(ri, &p, &e));
+                            continue;
                         }
+                    };
+                    let slot = prefiltered.len();
+                    prefiltered.push(Prefiltered {
+                        rule: ri,
+                        regex: re,
+                        word_boundary_start: starts_with_word_boundary(&p),
+                    });
+                    for l in lits {
+                        let id = *literal_index.entry(l.clone()).or_insert_with(|| {
+                            literal_patterns.push(l);
+                            literal_refs.push(Vec::new());
+                            literal_patterns.len() - 1
+                        });
+                        literal_refs[id].push(slot);
                     }
-                    None => rest.push((ri, p, re)),
+                    continue;
+                }
+                match Regex::new(&p) {
+                    Ok(re) => rest.push((ri, p, re)),
+                    Err(e) => problems.push(cannot_compile(ri, &p, &e)),
                 }
             }
             if rest.is_empty() {
@@ -204,20 +323,28 @@ impl Matcher {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
                 .build(&literal_patterns)
-                .expect("literal patterns are plain bytes")
+                .expect("literal patterns are plain strings")
         });
         if !problems.is_empty() {
             return Err(Diagnostics(problems));
         }
-        let passes = usize::from(ac.is_some())
+        let passes = usize::from(!patterns.is_empty())
             + usize::from(literal_ac.is_some())
             + regex_sets.len()
             + usize::from(!query_rules.is_empty());
         Ok(Matcher {
-            ac,
+            patterns,
             refs,
+            by_first_word,
+            by_prefix,
+            prefix_lens,
+            odd_ac,
             regex_sets,
             literal_ac,
+            literal_word_start: literal_patterns
+                .iter()
+                .map(|l| l.chars().next().is_some_and(char::is_alphanumeric))
+                .collect(),
             literal_refs,
             prefiltered,
             query_rules,
@@ -239,47 +366,35 @@ impl Matcher {
             hits.units.resize(cb.rules.len(), 0);
         }
         let text = doc.text.as_str();
-        let mut by_kind: BTreeMap<UnitKind, Vec<&Unit>> = BTreeMap::new();
-        for u in &doc.units {
-            by_kind.entry(u.kind).or_default().push(u);
+        let units = &doc.units;
+        // Unit indices by kind, in text order.
+        let mut by_kind: BTreeMap<UnitKind, Vec<usize>> = BTreeMap::new();
+        for (i, u) in units.iter().enumerate() {
+            by_kind.entry(u.kind).or_default().push(i);
         }
         for v in by_kind.values_mut() {
-            v.sort_by_key(|u| u.byte_start);
+            v.sort_by_key(|&i| units[i].byte_start);
         }
-        let containing = |kind: UnitKind, s: usize, e: usize| -> Option<&Unit> {
-            let units = by_kind.get(&kind)?;
-            let i = units.partition_point(|u| u.byte_start <= s);
-            let u = units.get(i.checked_sub(1)?)?;
-            (e <= u.byte_end).then_some(*u)
+        let containing = |kind: UnitKind, s: usize, e: usize| -> Option<usize> {
+            let idx = by_kind.get(&kind)?;
+            let i = idx.partition_point(|&u| units[u].byte_start <= s);
+            let u = *idx.get(i.checked_sub(1)?)?;
+            (e <= units[u].byte_end).then_some(u)
         };
-        // (rule, unit id) -> matches; unless hits per (rule, unit id).
-        let mut found: BTreeMap<(usize, String), Vec<(usize, usize)>> = BTreeMap::new();
-        let mut vetoed: std::collections::HashSet<(usize, String)> =
-            std::collections::HashSet::new();
+        // (rule, unit index) -> matches; `unless` hits per (rule, unit index).
+        let mut found: FxHashMap<(usize, usize), Vec<(usize, usize)>> = FxHashMap::default();
+        let mut vetoed: FxHashSet<(usize, usize)> = FxHashSet::default();
 
-        if let Some(ac) = &self.ac {
-            // The one pass over the text for every term of every rule.
-            let norm = Normalised::new(text);
-            let nt = norm.text.as_bytes();
-            let is_word = |b: usize| -> bool {
-                norm.text[b..]
-                    .chars()
-                    .next()
-                    .is_some_and(char::is_alphanumeric)
-            };
-            let word_before = |b: usize| {
-                b > 0
-                    && norm.text[..b]
-                        .chars()
-                        .next_back()
-                        .is_some_and(char::is_alphanumeric)
-            };
-            for m in ac.find_overlapping_iter(norm.text.as_str()) {
-                let (ns, ne) = (m.start(), m.end());
-                if word_before(ns) {
-                    continue;
-                }
-                for r in &self.refs[m.pattern().as_usize()] {
+        let needs_norm = !self.patterns.is_empty() || self.literal_ac.is_some();
+        let norm = needs_norm.then(|| Normalised::new(text));
+        if let Some(norm) = norm.as_ref().filter(|_| !self.patterns.is_empty()) {
+            // The one pass over the text for every term of every rule: each
+            // word is looked up once among the terms' first words.
+            let nt = norm.text.as_str();
+            let is_word =
+                |b: usize| -> bool { nt[b..].chars().next().is_some_and(char::is_alphanumeric) };
+            let mut emit = |pid: usize, ns: usize, ne: usize| {
+                for r in &self.refs[pid] {
                     let (rule, prefix, unless) = match *r {
                         PatRef::Term { rule, prefix } => (rule, prefix, false),
                         PatRef::Unless { rule, prefix } => (rule, prefix, true),
@@ -287,56 +402,122 @@ impl Matcher {
                     let mut end = ne;
                     if prefix {
                         while end < nt.len() && is_word(end) {
-                            end += norm.text[end..].chars().next().map_or(1, char::len_utf8);
+                            end += nt[end..].chars().next().map_or(1, char::len_utf8);
                         }
                     } else if end < nt.len() && is_word(end) {
                         continue;
                     }
                     let (os, oe) = norm.original(ns, end, text);
-                    let kind = cb.rules[rule].unit;
-                    let Some(u) = containing(kind, os, oe) else {
+                    let Some(u) = containing(cb.rules[rule].unit, os, oe) else {
                         continue;
                     };
                     if unless {
-                        vetoed.insert((rule, u.id.clone()));
+                        vetoed.insert((rule, u));
                     } else {
-                        found
-                            .entry((rule, u.id.clone()))
-                            .or_default()
-                            .push((os, oe));
+                        found.entry((rule, u)).or_default().push((os, oe));
+                    }
+                }
+            };
+            for_each_word(nt, |ws, we| {
+                let w = &nt[ws..we];
+                if let Some(ids) = self.by_first_word.get(w) {
+                    for &pid in ids {
+                        let p = &self.patterns[pid];
+                        if nt[ws..].starts_with(p.as_str()) {
+                            emit(pid, ws, ws + p.len());
+                        }
+                    }
+                }
+                for &len in &self.prefix_lens {
+                    if len >= w.len() {
+                        break;
+                    }
+                    if !w.is_char_boundary(len) {
+                        continue;
+                    }
+                    if let Some(ids) = self.by_prefix.get(&w[..len]) {
+                        for &pid in ids {
+                            emit(pid, ws, ws + len);
+                        }
+                    }
+                }
+            });
+            if let Some((ac, ids)) = &self.odd_ac {
+                for m in ac.find_overlapping_iter(nt) {
+                    let ns = m.start();
+                    let word_before = nt[..ns]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric);
+                    if !word_before {
+                        emit(ids[m.pattern().as_usize()], ns, m.end());
                     }
                 }
             }
         }
-        if let Some(lac) = &self.literal_ac {
-            // Candidate (regex, unit) pairs from one pass over the raw text.
-            let mut candidates: std::collections::BTreeSet<(usize, usize, usize)> =
-                std::collections::BTreeSet::new();
-            for m in lac.find_overlapping_iter(text) {
-                for &slot in &self.literal_refs[m.pattern().as_usize()] {
-                    let rule = self.prefiltered[slot].0;
-                    if let Some(u) = containing(cb.rules[rule].unit, m.start(), m.start()) {
-                        candidates.insert((slot, u.byte_start, u.byte_end));
+        if let (Some(lac), Some(norm)) = (&self.literal_ac, &norm) {
+            // Where each prefiltered regex may start: one pass over the
+            // normalised text for the literals of all of them.
+            let bytes = text.as_bytes();
+            let mut candidates: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.prefiltered.len()];
+            for m in lac.find_overlapping_iter(norm.text.as_str()) {
+                let pos = norm.map[m.start()];
+                let lit = m.pattern().as_usize();
+                // A literal starting with a letter, right after a letter,
+                // cannot start a match of a regex that begins with `\b`.
+                let glued = self.literal_word_start[lit]
+                    && pos > 0
+                    && (bytes[pos - 1].is_ascii_alphanumeric() || bytes[pos - 1] == b'_');
+                for &slot in &self.literal_refs[lit] {
+                    let p = &self.prefiltered[slot];
+                    if glued && p.word_boundary_start {
+                        continue;
+                    }
+                    if let Some(u) = containing(cb.rules[p.rule].unit, pos, pos) {
+                        candidates[slot].push((u, pos));
                     }
                 }
             }
-            for (slot, us, ue) in candidates {
-                let (rule, re) = &self.prefiltered[slot];
-                let Some(u) = containing(cb.rules[*rule].unit, us, ue) else {
+            for (slot, mut cands) in candidates.into_iter().enumerate() {
+                if cands.is_empty() {
                     continue;
-                };
-                for m in re.find_iter(&text[us..ue]) {
-                    if m.start() != m.end() {
-                        found
-                            .entry((*rule, u.id.clone()))
-                            .or_default()
-                            .push((us + m.start(), us + m.end()));
+                }
+                if !cands.is_sorted() {
+                    cands.sort_unstable();
+                }
+                cands.dedup();
+                let p = &self.prefiltered[slot];
+                let mut last = usize::MAX;
+                let mut resume = 0;
+                for (ui, pos) in cands {
+                    if last != ui {
+                        last = ui;
+                        resume = 0;
+                    }
+                    let u = &units[ui];
+                    if pos < resume || pos >= u.byte_end {
+                        continue;
+                    }
+                    // Every match starts with a literal, so trying each
+                    // literal position in order finds what `find_iter` over
+                    // the unit would.
+                    let ut = &text[u.byte_start..u.byte_end];
+                    let input = Input::new(ut)
+                        .range(pos - u.byte_start..)
+                        .anchored(Anchored::Yes);
+                    if let Some(m) = p.regex.search(&input)
+                        && m.start() != m.end()
+                    {
+                        let (s, e) = (u.byte_start + m.start(), u.byte_start + m.end());
+                        found.entry((p.rule, ui)).or_default().push((s, e));
+                        resume = e;
                     }
                 }
             }
         }
         for (kind, (set, rules, compiled)) in &self.regex_sets {
-            for u in by_kind.get(kind).into_iter().flatten() {
+            for &ui in by_kind.get(kind).into_iter().flatten() {
+                let u = &units[ui];
                 let ut = &text[u.byte_start..u.byte_end];
                 for i in set.matches(ut).iter() {
                     let rule = rules[i];
@@ -345,7 +526,7 @@ impl Matcher {
                             continue;
                         }
                         found
-                            .entry((rule, u.id.clone()))
+                            .entry((rule, ui))
                             .or_default()
                             .push((u.byte_start + m.start(), u.byte_start + m.end()));
                     }
@@ -358,7 +539,8 @@ impl Matcher {
                 let RuleKind::Query(node, _) = &cb.rules[rule].kind else {
                     continue;
                 };
-                for u in by_kind.get(&cb.rules[rule].unit).into_iter().flatten() {
+                for &ui in by_kind.get(&cb.rules[rule].unit).into_iter().flatten() {
+                    let u = &units[ui];
                     let view = UnitView {
                         text: &text[u.byte_start..u.byte_end],
                         path: &doc.path,
@@ -368,7 +550,7 @@ impl Matcher {
                     };
                     if ev.matches(node, &view) {
                         found
-                            .entry((rule, u.id.clone()))
+                            .entry((rule, ui))
                             .or_default()
                             .push((u.byte_start, u.byte_end));
                     }
@@ -376,20 +558,17 @@ impl Matcher {
             }
         }
 
-        let units: HashMap<&str, &Unit> = doc.units.iter().map(|u| (u.id.as_str(), u)).collect();
         let chars = CharMap::new(text);
-        let mut passages: BTreeMap<(usize, usize, String), CodedPassage> = BTreeMap::new();
-        for ((rule_i, unit_id), matches) in found {
+        let mut passages: BTreeMap<(usize, usize, &str), CodedPassage> = BTreeMap::new();
+        for ((rule_i, ui), matches) in found {
             let rule: &Rule = &cb.rules[rule_i];
-            let Some(u) = units.get(unit_id.as_str()) else {
-                continue;
-            };
-            if vetoed.contains(&(rule_i, unit_id.clone())) || !modifiers_allow(rule, u) {
+            let u = &units[ui];
+            if vetoed.contains(&(rule_i, ui)) || !modifiers_allow(rule, u) {
                 continue;
             }
             hits.units[rule_i] += 1;
             let code = &cb.codes[rule.code];
-            let key = (u.byte_start, u.byte_end, code.path.clone());
+            let key = (u.byte_start, u.byte_end, code.path.as_str());
             let p = passages.entry(key).or_insert_with(|| CodedPassage {
                 code: code.path.clone(),
                 source: Source::Auto,
@@ -403,7 +582,7 @@ impl Matcher {
                 anchor: None,
                 accepted: false,
             });
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = FxHashSet::default();
             for (s, e) in matches {
                 if !seen.insert((s, e)) {
                     continue;
