@@ -405,7 +405,9 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     };
     let pb = progress(to_read.len(), opts.quiet, "indexing");
     let mut problems: Vec<Diagnostic> = Vec::new();
-    let mut pending: Vec<(Document, BTreeMap<String, String>, Vec<CodedPassage>)> = Vec::new();
+    // Documents to write, with their tantivy documents (built in parallel).
+    let mut pending: Vec<(String, Vec<TantivyDocument>)> = Vec::new();
+    let (_, unit_fields) = schema::build();
     // Files whose content is unchanged but were re-read (touched): manifest only.
     let mut touched = 0usize;
 
@@ -440,7 +442,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                 Document,
                 BTreeMap<String, String>,
                 Vec<Diagnostic>,
-                Vec<CodedPassage>,
+                Vec<TantivyDocument>,
                 RuleHits,
             ),
             Diagnostics,
@@ -454,7 +456,8 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                 let mut h = RuleHits::default();
                 let (passages, w) = coding.code(&doc, &attrs, &mut h);
                 warns.extend(w);
-                Ok((doc, attrs, warns, passages, h))
+                let tds = unit_documents(&doc, &attrs, &passages, &unit_fields);
+                Ok((doc, attrs, warns, tds, h))
             })
             .collect();
         report.reread += chunk.len();
@@ -462,7 +465,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             pb.inc(1);
             match res {
                 Err(d) => problems.extend(d.0),
-                Ok((doc, attrs, warns, passages, h)) => {
+                Ok((doc, attrs, warns, tds, h)) => {
                     report.warnings.extend(warns);
                     hits.units.resize(hits.units.len().max(h.units.len()), 0);
                     for (i, n) in h.units.iter().enumerate() {
@@ -501,7 +504,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                         report.added.push(doc.path.clone());
                     }
                     manifest.documents.insert(doc.path.clone(), entry);
-                    pending.push((doc, attrs, passages));
+                    pending.push((doc.path, tds));
                 }
             }
         }
@@ -514,9 +517,9 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             }
             if let Some((_, index, writer)) = target.as_mut() {
                 let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
-                for (doc, attrs, passages) in pending.drain(..) {
-                    writer.delete_term(Term::from_field_text(fields.path, &doc.path));
-                    for td in unit_documents(&doc, &attrs, &passages, &fields) {
+                for (path, tds) in pending.drain(..) {
+                    writer.delete_term(Term::from_field_text(fields.path, &path));
+                    for td in tds {
                         writer.add_document(td).map_err(|e| tantivy_err(&e))?;
                     }
                 }
@@ -580,6 +583,14 @@ fn respondent_words(doc: &Document) -> usize {
         .sum()
 }
 
+/// A passage's source as stored in the `psrc` fast field.
+pub fn source_label(s: &Source) -> String {
+    match s {
+        Source::Auto => "auto".into(),
+        Source::Manual { coder } => format!("manual:{coder}"),
+    }
+}
+
 /// The `code` and `code_src` terms a passage contributes.
 fn code_terms(p: &CodedPassage) -> (Vec<String>, Vec<String>) {
     let anc = crate::codebook::ancestors(&p.code);
@@ -594,6 +605,51 @@ fn code_terms(p: &CodedPassage) -> (Vec<String>, Vec<String>) {
         }
     }
     (anc, src)
+}
+
+/// Coded passages by position, to find those overlapping a span without
+/// scanning them all (a transcript has hundreds of units and passages).
+struct Overlaps {
+    /// (byte start, byte end, code terms, source terms), by start.
+    short: Vec<(usize, usize, Vec<String>, Vec<String>)>,
+    /// The longest of `short`.
+    max_len: usize,
+    /// Passages longer than `LONG` bytes (whole turns or documents), checked one by one.
+    long: Vec<(usize, usize, Vec<String>, Vec<String>)>,
+}
+
+impl Overlaps {
+    const LONG: usize = 4096;
+
+    fn new(passages: &[CodedPassage]) -> Overlaps {
+        let (mut short, long): (Vec<_>, Vec<_>) = passages
+            .iter()
+            .map(|p| {
+                let (a, s) = code_terms(p);
+                (p.byte_start, p.byte_end, a, s)
+            })
+            .partition(|t| t.1 - t.0 <= Self::LONG);
+        short.sort_by_key(|t| t.0);
+        let max_len = short.iter().map(|t| t.1 - t.0).max().unwrap_or(0);
+        Overlaps {
+            short,
+            max_len,
+            long,
+        }
+    }
+
+    /// Calls `f` with the terms of every passage overlapping `s..e`.
+    fn each<'a>(&'a self, s: usize, e: usize, mut f: impl FnMut((&'a [String], &'a [String]))) {
+        let lo = self
+            .short
+            .partition_point(|t| t.0 < s.saturating_sub(self.max_len));
+        let hi = self.short.partition_point(|t| t.0 < e);
+        for t in self.short[lo..hi.max(lo)].iter().chain(&self.long) {
+            if t.0 < e && s < t.1 {
+                f((&t.2, &t.3));
+            }
+        }
+    }
 }
 
 /// The tantivy documents for one transcript: one per distinct span, each
@@ -618,22 +674,14 @@ pub fn unit_documents(
         .iter()
         .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
         .collect();
-    let terms: Vec<(usize, usize, Vec<String>, Vec<String>)> = passages
-        .iter()
-        .map(|p| {
-            let (a, s) = code_terms(p);
-            (p.byte_start, p.byte_end, a, s)
-        })
-        .collect();
+    let overlaps = Overlaps::new(passages);
     let add_codes = |td: &mut TantivyDocument, s: usize, e: usize| {
         let mut codes = std::collections::BTreeSet::new();
         let mut srcs = std::collections::BTreeSet::new();
-        for (ps, pe, a, src) in &terms {
-            if *ps < e && s < *pe {
-                codes.extend(a.iter());
-                srcs.extend(src.iter());
-            }
-        }
+        overlaps.each(s, e, |(a, src)| {
+            codes.extend(a.iter());
+            srcs.extend(src.iter());
+        });
         for c in codes {
             td.add_text(f.code, c);
         }
@@ -707,14 +755,28 @@ pub fn unit_documents(
         let turn = turns.iter().find(|t| {
             t.byte_start <= p.byte_start && p.byte_start < t.byte_end.max(t.byte_start + 1)
         });
+        let mut info = (p.evidence.len() as u64) << 8;
         if let Some(t) = turn {
             if let Some(s) = &t.speaker {
                 td.add_text(f.speaker, s);
+                td.add_text(f.pspeaker, s);
             }
             td.add_text(f.respondent, if t.respondent { "true" } else { "false" });
+            if t.respondent {
+                info |= schema::INFO_RESPONDENT;
+            }
         } else {
             td.add_text(f.respondent, "false");
         }
+        if p.accepted {
+            info |= schema::INFO_ACCEPTED;
+        }
+        if p.memo.is_some() {
+            info |= schema::INFO_MEMO;
+        }
+        td.add_text(f.pcode, &p.code);
+        td.add_text(f.psrc, source_label(&p.source));
+        td.add_u64(f.pinfo, info);
         td.add_text(f.prov, serde_json::to_string(p).unwrap_or_default());
         out.push(td);
     }
@@ -733,6 +795,10 @@ pub struct Opened {
     pub manifest: Manifest,
     /// The stemming language.
     pub language: String,
+    /// Document paths by fast-field ordinal, per segment (built on first use).
+    paths: std::sync::Mutex<
+        HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<std::sync::Arc<str>>>>,
+    >,
 }
 
 /// True when the study has an index (possibly stale).
@@ -767,10 +833,36 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
         fields,
         manifest,
         language: study.config.language.clone(),
+        paths: Default::default(),
     }))
 }
 
 impl Opened {
+    /// A segment's document paths by term ordinal of the `path` fast field:
+    /// read once, in one pass over its dictionary, and shared by every query
+    /// of this process (a table runs one query per code).
+    pub fn segment_paths(
+        &self,
+        reader: &tantivy::SegmentReader,
+    ) -> tantivy::Result<std::sync::Arc<Vec<std::sync::Arc<str>>>> {
+        let id = reader.segment_id();
+        if let Some(t) = self.paths.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(t);
+        }
+        let mut table = Vec::new();
+        if let Some(col) = reader.fast_fields().str("path")? {
+            let mut stream = col.dictionary().stream()?;
+            while let Some((key, _)) = stream.next() {
+                table.push(std::sync::Arc::from(String::from_utf8_lossy(key).as_ref()));
+            }
+        }
+        let table = std::sync::Arc::new(table);
+        if let Ok(mut m) = self.paths.lock() {
+            m.insert(id, table.clone());
+        }
+        Ok(table)
+    }
+
     /// The plain text of documents, fetched from the index (cached by the caller).
     pub fn body(&self, path: &str) -> Option<String> {
         use tantivy::collector::TopDocs;

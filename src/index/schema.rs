@@ -16,7 +16,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Analyser names registered on every open.
 pub const STEM: &str = "qd_stem";
@@ -62,7 +62,23 @@ pub struct Fields {
     pub code_src: Field,
     /// A coded passage's provenance (JSON), on `coding` documents.
     pub prov: Field,
+    /// A coded passage's own code (fast field, `coding` documents).
+    pub pcode: Field,
+    /// A coded passage's source: `auto` or `manual:CODER` (fast field).
+    pub psrc: Field,
+    /// The speaker of the turn a coded passage starts in (fast field).
+    pub pspeaker: Field,
+    /// Rule matches behind a coded passage, shifted left by 8, plus flags
+    /// ([`INFO_RESPONDENT`], [`INFO_ACCEPTED`], [`INFO_MEMO`]) (fast field).
+    pub pinfo: Field,
 }
+
+/// `pinfo` flag: the passage is a respondent's words.
+pub const INFO_RESPONDENT: u64 = 1;
+/// `pinfo` flag: a coder accepted the auto-coding.
+pub const INFO_ACCEPTED: u64 = 2;
+/// `pinfo` flag: the passage has a memo (read from `prov`).
+pub const INFO_MEMO: u64 = 4;
 
 /// The `kind` of documents that hold one coded passage each.
 pub const CODING_KIND: &str = "coding";
@@ -110,6 +126,10 @@ pub fn build() -> (Schema, Fields) {
         code: b.add_text_field("code", STRING),
         code_src: b.add_text_field("code_src", STRING),
         prov: b.add_text_field("prov", STORED),
+        pcode: b.add_text_field("pcode", STRING | FAST),
+        psrc: b.add_text_field("psrc", STRING | FAST),
+        pspeaker: b.add_text_field("pspeaker", STRING | FAST),
+        pinfo: b.add_u64_field("pinfo", FAST),
     };
     (b.build(), fields)
 }
@@ -135,6 +155,10 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         code: f("code")?,
         code_src: f("code_src")?,
         prov: f("prov")?,
+        pcode: f("pcode")?,
+        psrc: f("psrc")?,
+        pspeaker: f("pspeaker")?,
+        pinfo: f("pinfo")?,
     })
 }
 

@@ -384,27 +384,27 @@ pub struct Hit {
 
 /// Matches in document order, before stored fields are read.
 struct Match {
-    path: String,
+    path: std::sync::Arc<str>,
     start: u64,
     end: u64,
     addr: DocAddress,
 }
 
-struct OrderCollector;
+struct OrderCollector<'a> {
+    opened: &'a Opened,
+}
 
 struct OrderSegment {
     segment: SegmentOrdinal,
     path: Option<tantivy::columnar::StrColumn>,
+    /// The segment's paths by ordinal.
+    paths: std::sync::Arc<Vec<std::sync::Arc<str>>>,
     start: tantivy::columnar::Column<u64>,
     end: tantivy::columnar::Column<u64>,
     out: Vec<Match>,
-    buf: String,
-    /// Path per term ordinal: resolving an ordinal decompresses a dictionary
-    /// block, and a segment's matches share few paths.
-    paths: std::collections::HashMap<u64, String>,
 }
 
-impl Collector for OrderCollector {
+impl Collector for OrderCollector<'_> {
     type Fruit = Vec<Match>;
     type Child = OrderSegment;
 
@@ -417,11 +417,10 @@ impl Collector for OrderCollector {
         Ok(OrderSegment {
             segment,
             path: ff.str("path")?,
+            paths: self.opened.segment_paths(reader)?,
             start: ff.u64("start")?,
             end: ff.u64("end")?,
             out: Vec::new(),
-            buf: String::new(),
-            paths: std::collections::HashMap::new(),
         })
     }
 
@@ -440,21 +439,13 @@ impl SegmentCollector for OrderSegment {
     type Fruit = Vec<Match>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        let mut path = String::new();
-        if let Some(col) = &self.path
-            && let Some(ord) = col.term_ords(doc).next()
-        {
-            let buf = &mut self.buf;
-            path = self
-                .paths
-                .entry(ord)
-                .or_insert_with(|| {
-                    buf.clear();
-                    let _ = col.ord_to_str(ord, buf);
-                    buf.clone()
-                })
-                .clone();
-        }
+        let path = self
+            .path
+            .as_ref()
+            .and_then(|col| col.term_ords(doc).next())
+            .and_then(|ord| self.paths.get(usize::try_from(ord).ok()?))
+            .cloned()
+            .unwrap_or_else(|| std::sync::Arc::from(""));
         self.out.push(Match {
             path,
             start: self.start.first(doc).unwrap_or(0),
@@ -499,14 +490,18 @@ pub fn run(
     ]);
     let searcher = opened.reader.searcher();
     let matches = searcher
-        .search(&restricted, &OrderCollector)
+        .search(&restricted, &OrderCollector { opened })
         .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
     let mut results = Results {
         total: matches.len(),
         ..Default::default()
     };
     for m in &matches {
-        *results.per_path.entry(m.path.clone()).or_default() += 1;
+        if let Some(n) = results.per_path.get_mut(&*m.path) {
+            *n += 1;
+        } else {
+            results.per_path.insert(m.path.to_string(), 1);
+        }
     }
     let take = limit.unwrap_or(usize::MAX);
     let prefix = kind.id_prefix();
@@ -530,7 +525,7 @@ pub fn run(
             .map(String::from);
         let respondent = doc.get_first(f.respondent).and_then(|v| v.as_str()) == Some("true");
         results.hits.push(Hit {
-            path: m.path,
+            path: m.path.to_string(),
             id,
             kind,
             start: usize::try_from(m.start).unwrap_or(usize::MAX),
@@ -649,7 +644,7 @@ pub fn passages(
     }
     let searcher = opened.reader.searcher();
     let matches = searcher
-        .search(&BooleanQuery::new(clauses), &OrderCollector)
+        .search(&BooleanQuery::new(clauses), &OrderCollector { opened })
         .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
     let mut out = Vec::with_capacity(matches.len());
     // Read stored documents in address order, so each docstore block is
@@ -679,7 +674,7 @@ pub fn passages(
         passage.byte_start = 0;
         passage.byte_end = 0;
         out.push(PassageHit {
-            path: m.path,
+            path: m.path.to_string(),
             speaker: doc
                 .get_first(f.speaker)
                 .and_then(|v| v.as_str())
@@ -707,13 +702,204 @@ pub fn passages(
     Ok(out)
 }
 
+/// A coded passage as tables need it, read from fast fields only.
+#[derive(Debug, Clone)]
+pub struct PassageRow {
+    /// Document path.
+    pub path: String,
+    /// Code path.
+    pub code: String,
+    /// Where it came from.
+    pub source: crate::coding::Source,
+    /// Start (characters).
+    pub start: usize,
+    /// End (characters).
+    pub end: usize,
+    /// Speaker of the turn the passage starts in.
+    pub speaker: Option<String>,
+    /// Respondent's words.
+    pub respondent: bool,
+    /// Rule matches behind an auto-coding.
+    pub strength: usize,
+    /// Accepted by a coder.
+    pub accepted: bool,
+    /// The coder's memo (read from the stored provenance when there is one).
+    pub memo: Option<String>,
+}
+
+/// A string fast field with its ordinals resolved once per segment.
+struct StrCache {
+    col: Option<tantivy::columnar::StrColumn>,
+    seen: std::collections::HashMap<u64, String>,
+}
+
+impl StrCache {
+    fn new(reader: &SegmentReader, name: &str) -> tantivy::Result<StrCache> {
+        Ok(StrCache {
+            col: reader.fast_fields().str(name)?,
+            seen: std::collections::HashMap::new(),
+        })
+    }
+
+    fn get(&mut self, doc: DocId) -> Option<String> {
+        let col = self.col.as_ref()?;
+        let ord = col.term_ords(doc).next()?;
+        Some(
+            self.seen
+                .entry(ord)
+                .or_insert_with(|| {
+                    let mut buf = String::new();
+                    let _ = col.ord_to_str(ord, &mut buf);
+                    buf
+                })
+                .clone(),
+        )
+    }
+}
+
+struct RowCollector;
+
+struct RowSegment {
+    segment: SegmentOrdinal,
+    path: StrCache,
+    code: StrCache,
+    src: StrCache,
+    speaker: StrCache,
+    start: tantivy::columnar::Column<u64>,
+    end: tantivy::columnar::Column<u64>,
+    info: tantivy::columnar::Column<u64>,
+    out: Vec<(PassageRow, u64, DocAddress)>,
+}
+
+impl Collector for RowCollector {
+    type Fruit = Vec<(PassageRow, u64, DocAddress)>;
+    type Child = RowSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<RowSegment> {
+        let ff = reader.fast_fields();
+        Ok(RowSegment {
+            segment,
+            path: StrCache::new(reader, "path")?,
+            code: StrCache::new(reader, "pcode")?,
+            src: StrCache::new(reader, "psrc")?,
+            speaker: StrCache::new(reader, "pspeaker")?,
+            start: ff.u64("start")?,
+            end: ff.u64("end")?,
+            info: ff.u64("pinfo")?,
+            out: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Vec<(PassageRow, u64, DocAddress)>>,
+    ) -> tantivy::Result<Vec<(PassageRow, u64, DocAddress)>> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for RowSegment {
+    type Fruit = Vec<(PassageRow, u64, DocAddress)>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let info = self.info.first(doc).unwrap_or(0);
+        let source = match self.src.get(doc) {
+            Some(s) if s.starts_with("manual:") => crate::coding::Source::Manual {
+                coder: s["manual:".len()..].to_string(),
+            },
+            _ => crate::coding::Source::Auto,
+        };
+        let row = PassageRow {
+            path: self.path.get(doc).unwrap_or_default(),
+            code: self.code.get(doc).unwrap_or_default(),
+            source,
+            start: usize::try_from(self.start.first(doc).unwrap_or(0)).unwrap_or(usize::MAX),
+            end: usize::try_from(self.end.first(doc).unwrap_or(0)).unwrap_or(usize::MAX),
+            speaker: self.speaker.get(doc),
+            respondent: info & schema::INFO_RESPONDENT != 0,
+            strength: usize::try_from(info >> 8).unwrap_or(usize::MAX),
+            accepted: info & schema::INFO_ACCEPTED != 0,
+            memo: None,
+        };
+        self.out
+            .push((row, info, DocAddress::new(self.segment, doc)));
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.out
+    }
+}
+
+/// Coded passages of a code (and its descendants) from one source, in
+/// document order, read from fast fields: what tables need, without the
+/// provenance [`passages`] parses.
+pub fn passage_rows(
+    opened: &Opened,
+    code_path: Option<&str>,
+    source: &CodeSource,
+) -> Result<Vec<PassageRow>, Diagnostics> {
+    let f = &opened.fields;
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+        Occur::Must,
+        Box::new(TermQuery::new(
+            Term::from_field_text(f.kind, schema::CODING_KIND),
+            IndexRecordOption::Basic,
+        )),
+    )];
+    if let Some(path) = code_path {
+        clauses.push((Occur::Must, code_query(opened, path, source)));
+    }
+    let searcher = opened.reader.searcher();
+    let failed = |e: tantivy::TantivyError| {
+        Diagnostics::from(Diagnostic::error(format!("search failed: {e}")))
+    };
+    let found = searcher
+        .search(&BooleanQuery::new(clauses), &RowCollector)
+        .map_err(failed)?;
+    let mut out = Vec::with_capacity(found.len());
+    for (mut row, info, addr) in found {
+        let keep = match (source, &row.source) {
+            (CodeSource::Any, _) => true,
+            (CodeSource::Auto, crate::coding::Source::Auto) => true,
+            (CodeSource::Manual, crate::coding::Source::Manual { .. }) => true,
+            (CodeSource::Coder(c), crate::coding::Source::Manual { coder }) => c == coder,
+            _ => false,
+        };
+        if !keep {
+            continue;
+        }
+        if info & schema::INFO_MEMO != 0 {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(failed)?;
+            row.memo = doc
+                .get_first(f.prov)
+                .and_then(|v| v.as_str())
+                .and_then(|p| serde_json::from_str::<crate::coding::CodedPassage>(p).ok())
+                .and_then(|p| p.memo);
+        }
+        out.push(row);
+    }
+    out.sort_by(|a, b| {
+        (&a.path, a.start, a.end, &a.code, &a.source)
+            .cmp(&(&b.path, b.start, b.end, &b.code, &b.source))
+    });
+    Ok(out)
+}
+
 /// The units of one kind matching a compiled query, as (path, start, end),
 /// in document order; reads only fast fields.
 pub fn unit_set(
     opened: &Opened,
     query: Box<dyn Query>,
     kind: &str,
-) -> Result<Vec<(String, u64, u64)>, Diagnostics> {
+) -> Result<Vec<(std::sync::Arc<str>, u64, u64)>, Diagnostics> {
     let f = &opened.fields;
     let q = BooleanQuery::new(vec![
         (Occur::Must, query),
@@ -727,7 +913,7 @@ pub fn unit_set(
     ]);
     let searcher = opened.reader.searcher();
     let matches = searcher
-        .search(&q, &OrderCollector)
+        .search(&q, &OrderCollector { opened })
         .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
     Ok(matches
         .into_iter()

@@ -66,20 +66,20 @@ impl<'a> Coded<'a> {
         source: &CodeSource,
         root: Option<&str>,
     ) -> Result<Coded<'a>, Diagnostics> {
-        let hits = query::passages(opened, root, source, None)?;
-        let passages: Vec<Passage> = hits
+        let rows = query::passage_rows(opened, root, source)?;
+        let passages: Vec<Passage> = rows
             .into_iter()
-            .map(|h| Passage {
-                strength: h.passage.evidence.len(),
-                path: h.path,
-                code: h.passage.code,
-                source: h.passage.source,
-                start: h.passage.start,
-                end: h.passage.end,
-                speaker: h.speaker,
-                respondent: h.respondent,
-                memo: h.passage.memo,
-                accepted: h.passage.accepted,
+            .map(|r| Passage {
+                strength: r.strength,
+                path: r.path,
+                code: r.code,
+                source: r.source,
+                start: r.start,
+                end: r.end,
+                speaker: r.speaker,
+                respondent: r.respondent,
+                memo: r.memo,
+                accepted: r.accepted,
             })
             .collect();
         let mut by_code: BTreeMap<String, Vec<usize>> = BTreeMap::new();

@@ -66,7 +66,9 @@ pub fn build(
 ) -> Result<Cooccurrence, Diagnostics> {
     let row_codes = codes_of(cb, rows)?;
     let col_codes = codes_of(cb, cols)?;
-    let mut sets: BTreeMap<&str, BTreeSet<(String, u64, u64)>> = BTreeMap::new();
+    // Units per code, sorted and distinct, intersected by merging.
+    type Unit = (std::sync::Arc<str>, u64, u64);
+    let mut sets: BTreeMap<&str, Vec<Unit>> = BTreeMap::new();
     for c in row_codes.iter().chain(&col_codes) {
         if !sets.contains_key(c.as_str()) {
             let units = query::unit_set(
@@ -74,7 +76,10 @@ pub fn build(
                 query::code_query(opened, c, source),
                 within.as_str(),
             )?;
-            sets.insert(c, units.into_iter().collect());
+            let mut units = units;
+            units.sort_unstable();
+            units.dedup();
+            sets.insert(c, units);
         }
     }
     let case = |p: &str| {
@@ -90,8 +95,7 @@ pub fn build(
             col_codes
                 .iter()
                 .map(|c| {
-                    let both: Vec<&(String, u64, u64)> =
-                        sets[r.as_str()].intersection(&sets[c.as_str()]).collect();
+                    let both = intersect(&sets[r.as_str()], &sets[c.as_str()]);
                     let cases: BTreeSet<String> = both.iter().map(|(p, _, _)| case(p)).collect();
                     CoCell {
                         value: both.len(),
@@ -112,6 +116,24 @@ pub fn build(
         columns: col_codes,
         cells,
     })
+}
+
+/// The items of two sorted lists found in both, in order.
+fn intersect<'a, T: Ord>(a: &'a [T], b: &[T]) -> Vec<&'a T> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(&a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }
 
 /// How cells are shown in text formats.

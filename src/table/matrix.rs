@@ -2,7 +2,7 @@
 //! rolling up their children), columns are the values of one attribute or
 //! of two nested ones; every cell keeps the passages behind it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -152,32 +152,48 @@ pub fn column_of(coded: &Coded<'_>, path: &str, attrs: &[String]) -> String {
         .join(" / ")
 }
 
+/// A coded span: (document number in path order, start, end).
+type Span = (u32, usize, usize);
+
+/// Sorted, distinct spans.
+fn distinct(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_unstable();
+    spans.dedup();
+    spans
+}
+
 fn cell(
     coded: &Coded<'_>,
+    names: &[&str],
     measure: Measure,
-    spans: &BTreeSet<(String, usize, usize)>,
+    spans: &[Span],
     column_docs: usize,
 ) -> MatrixCell {
-    let docs: BTreeSet<&str> = spans.iter().map(|(p, _, _)| p.as_str()).collect();
+    // Spans are sorted by document, so documents are counted in one pass.
+    let docs = spans
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| *i == 0 || spans[i - 1].0 != s.0)
+        .count();
     let value = match measure {
         Measure::Passages => spans.len() as f64,
-        Measure::Docs => docs.len() as f64,
-        Measure::Presence => f64::from(u8::from(!docs.is_empty())),
+        Measure::Docs => docs as f64,
+        Measure::Presence => f64::from(u8::from(docs > 0)),
         Measure::Percent => {
             if column_docs == 0 {
                 0.0
             } else {
-                (docs.len() as f64 * 1000.0 / column_docs as f64).round() / 10.0
+                (docs as f64 * 1000.0 / column_docs as f64).round() / 10.0
             }
         }
         Measure::Words => {
-            let mut by_doc: BTreeMap<&str, BTreeSet<(usize, usize)>> = BTreeMap::new();
-            for (p, s, e) in spans {
-                by_doc.entry(p).or_default().insert((*s, *e));
+            let mut by_doc: BTreeMap<u32, BTreeSet<(usize, usize)>> = BTreeMap::new();
+            for &(d, s, e) in spans {
+                by_doc.entry(d).or_default().insert((s, e));
             }
             by_doc
                 .iter()
-                .map(|(p, r)| coded.words_in(p, r))
+                .map(|(d, r)| coded.words_in(names[*d as usize], r))
                 .sum::<usize>() as f64
         }
     };
@@ -185,7 +201,14 @@ fn cell(
         value,
         passages: spans
             .iter()
-            .map(|(p, s, e)| format!("{p}#{s}-{e}"))
+            .map(|&(d, s, e)| {
+                use std::fmt::Write;
+                let name = names[d as usize];
+                let mut id = String::with_capacity(name.len() + 16);
+                id.push_str(name);
+                let _ = write!(id, "#{s}-{e}");
+                id
+            })
             .collect(),
     }
 }
@@ -200,75 +223,70 @@ pub fn build(
 ) -> Result<Matrix, Diagnostic> {
     let row_list = row_codes(cb, rows)?;
     let attrs = check_attributes(coded, cols)?;
+    let names: Vec<&str> = coded.docs.keys().map(String::as_str).collect();
+    let doc_number: HashMap<&str, u32> = names
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    // Column per document (by number), and documents per column.
+    let doc_col: Vec<String> = names.iter().map(|p| column_of(coded, p, &attrs)).collect();
     let mut col_docs: BTreeMap<String, usize> = BTreeMap::new();
-    for path in coded.docs.keys() {
-        *col_docs.entry(column_of(coded, path, &attrs)).or_default() += 1;
+    for c in &doc_col {
+        *col_docs.entry(c.clone()).or_default() += 1;
     }
     let columns: Vec<String> = col_docs.keys().cloned().collect();
-    let doc_col: BTreeMap<&str, String> = coded
-        .docs
-        .keys()
-        .map(|p| (p.as_str(), column_of(coded, p, &attrs)))
+    let col_number: HashMap<&str, usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
         .collect();
+    let doc_col: Vec<usize> = doc_col.iter().map(|c| col_number[c.as_str()]).collect();
     // Spans per row root, bucketed by column in one pass over the root's passages.
-    type Spans = BTreeSet<(String, usize, usize)>;
-    let bucket = |root: &str| -> (BTreeMap<&str, Spans>, Spans) {
-        let mut by_col: BTreeMap<&str, Spans> = BTreeMap::new();
-        let mut all = Spans::new();
+    let bucket = |root: &str| -> (Vec<Vec<Span>>, Vec<Span>) {
+        let mut by_col: Vec<Vec<Span>> = vec![Vec::new(); columns.len()];
+        let mut all = Vec::new();
         for p in coded.under_root(root) {
-            let key = (p.path.clone(), p.start, p.end);
-            if let Some(c) = doc_col.get(p.path.as_str()) {
-                by_col.entry(c.as_str()).or_default().insert(key.clone());
-            }
-            all.insert(key);
+            let Some(&d) = doc_number.get(p.path.as_str()) else {
+                continue;
+            };
+            by_col[doc_col[d as usize]].push((d, p.start, p.end));
+            all.push((d, p.start, p.end));
         }
-        (by_col, all)
+        (by_col.into_iter().map(distinct).collect(), distinct(all))
     };
     let total_docs = coded.docs.len();
-    let empty = Spans::new();
     let mut cells = Vec::new();
     let mut row_totals = Vec::new();
-    for (code, _, _) in &row_list {
+    // Column totals: any code of the table (the roots cover their subtrees).
+    let mut union_by_col: Vec<Vec<Span>> = vec![Vec::new(); columns.len()];
+    let mut union_all = Vec::new();
+    for (code, _, depth) in &row_list {
         let (by_col, all) = bucket(code);
         cells.push(
             columns
                 .iter()
-                .map(|c| {
-                    cell(
-                        coded,
-                        measure,
-                        by_col.get(c.as_str()).unwrap_or(&empty),
-                        col_docs[c],
-                    )
-                })
+                .enumerate()
+                .map(|(i, c)| cell(coded, &names, measure, &by_col[i], col_docs[c]))
                 .collect(),
         );
-        row_totals.push(cell(coded, measure, &all, total_docs));
-    }
-    // Column totals: any code of the table (the roots cover their subtrees).
-    let mut union_by_col: BTreeMap<&str, Spans> = BTreeMap::new();
-    let mut union_all = Spans::new();
-    for (root, _, d) in &row_list {
-        if *d == 0 {
-            let (by_col, all) = bucket(root);
-            for (c, sp) in by_col {
-                union_by_col.entry(c).or_default().extend(sp);
+        row_totals.push(cell(coded, &names, measure, &all, total_docs));
+        if *depth == 0 {
+            for (u, sp) in union_by_col.iter_mut().zip(by_col) {
+                u.extend(sp);
             }
             union_all.extend(all);
         }
     }
     let column_totals = columns
         .iter()
-        .map(|c| {
-            cell(
-                coded,
-                measure,
-                union_by_col.get(c.as_str()).unwrap_or(&empty),
-                col_docs[c],
-            )
+        .enumerate()
+        .map(|(i, c)| {
+            let spans = distinct(std::mem::take(&mut union_by_col[i]));
+            cell(coded, &names, measure, &spans, col_docs[c])
         })
         .collect();
-    let total = cell(coded, measure, &union_all, total_docs);
+    let total = cell(coded, &names, measure, &distinct(union_all), total_docs);
     Ok(Matrix {
         kind: "matrix".into(),
         measure,
