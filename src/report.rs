@@ -148,8 +148,8 @@ pub fn gather(study: &Study, opened: &Opened, cb: &Codebook) -> Result<ReportDat
             .clone()
             .or_else(|| cb.title.clone())
             .unwrap_or_else(|| "qualdex report".into()),
-        documents: opened.manifest.documents.len(),
-        corpus: corpus::summary(&opened.manifest),
+        documents: opened.manifest().documents.len(),
+        corpus: corpus::summary(opened.manifest()),
         codebook,
         heatmaps,
         network,

@@ -285,7 +285,7 @@ fn summary(ctx: &Ctx, format: TableFormat) -> Result<ExitCode> {
     let table = Table {
         title: Some(format!(
             "Coded passages per code ({} documents)",
-            opened.manifest.documents.len()
+            opened.manifest().documents.len()
         )),
         columns: [
             "code",

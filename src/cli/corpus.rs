@@ -31,8 +31,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let study = ctx.study()?;
     let opened = ctx.open_index(&study)?;
     let t = match &args.by {
-        None => table::corpus::summary(&opened.manifest),
-        Some(a) => table::corpus::by_attribute(&opened.manifest, a)?,
+        None => table::corpus::summary(opened.manifest()),
+        Some(a) => table::corpus::by_attribute(&opened.manifest(), a)?,
     };
     let mut out = super::common::stdout();
     write_table(&t, args.format, &mut out)?;

@@ -102,7 +102,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             match args.format {
                 HitFormat::Json => {
                     let mut m = Map::new();
-                    if let Some(d) = opened.manifest.documents.get(&h.path) {
+                    if let Some(d) = opened.manifest().documents.get(&h.path) {
                         for (k, v) in &d.attributes {
                             m.insert(k.clone(), Value::String(v.clone()));
                         }
@@ -199,7 +199,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
 }
 
 fn case_of<'a>(opened: &'a crate::index::Opened, path: &str) -> &'a str {
-    opened.manifest.documents.get(path).map_or("", |d| d.case())
+    opened
+        .manifest()
+        .documents
+        .get(path)
+        .map_or("", |d| d.case())
 }
 
 fn text_of(

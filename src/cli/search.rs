@@ -88,7 +88,15 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         .and_then(UnitKind::parse)
         .unwrap_or(study.config.unit);
     let opened = ctx.open_index(&study)?;
-    let codebook = crate::index::load_codebook(&study)?;
+    // The codebook is needed only to resolve `code:` filters, and then only
+    // its code tree, which the index records.
+    let codebook = if !node.uses_field("code") {
+        crate::codebook::Codebook::empty()
+    } else if let Some(skeleton) = opened.code_skeleton() {
+        skeleton
+    } else {
+        crate::index::load_codebook(&study)?
+    };
     let compiled = Compiler::new(&opened, &text)
         .with_codes(&codebook, crate::query::CodeSource::parse(&args.source))
         .compile(&node)?;
@@ -128,7 +136,6 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         let highlighter = Highlighter::new(&node, &opened.language);
         let mut bodies = Bodies::default();
         let attr_names: Vec<String> = opened
-            .manifest
             .attribute_names()
             .into_iter()
             .filter(|a| a != "case")
@@ -151,7 +158,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             for h in &results.hits {
                 let t = hit_text(&opened, &mut bodies, h);
                 let attrs = &opened
-                    .manifest
+                    .manifest()
                     .documents
                     .get(&h.path)
                     .map(|d| d.attributes.clone())
@@ -181,7 +188,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             for h in &results.hits {
                 let t = hit_text(&opened, &mut bodies, h);
                 let case = opened
-                    .manifest
+                    .manifest()
                     .documents
                     .get(&h.path)
                     .map_or("", |d| d.case());
@@ -249,7 +256,7 @@ fn hit_text(opened: &Opened, bodies: &mut Bodies, h: &Hit) -> String {
 fn hit_json(opened: &Opened, h: &Hit, text: &str) -> Value {
     let mut m = Map::new();
     let attrs = opened
-        .manifest
+        .manifest()
         .documents
         .get(&h.path)
         .map(|d| d.attributes.clone())
@@ -289,7 +296,7 @@ fn write_kwic(
     color: bool,
 ) -> std::io::Result<()> {
     let case = opened
-        .manifest
+        .manifest()
         .documents
         .get(&h.path)
         .map_or("", |d| d.case());
@@ -354,7 +361,7 @@ fn write_kwic(
 
 fn by_table(opened: &Opened, per_path: &BTreeMap<String, usize>, by: &str) -> Result<Table> {
     let name = crate::corpus::frontmatter::normalise_name(by);
-    let known = opened.manifest.attribute_names();
+    let known = opened.attribute_names();
     if name != "path" && !known.contains(&name) {
         let help = match crate::diag::suggest(&name, known.iter().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`?"),
@@ -370,7 +377,7 @@ fn by_table(opened: &Opened, per_path: &BTreeMap<String, usize>, by: &str) -> Re
         );
     }
     let mut hits: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
-    for (path, d) in &opened.manifest.documents {
+    for (path, d) in &opened.manifest().documents {
         let value = if name == "path" {
             path.clone()
         } else {

@@ -176,6 +176,43 @@ impl Codebook {
         }
     }
 
+    /// The code tree alone (ids and paths, nothing else), as recorded with
+    /// an index: enough to resolve `code:` filters without reading YAML.
+    pub fn skeleton(families: &[String], paths: &[String]) -> Codebook {
+        let mut cb = Codebook::empty();
+        cb.families = families
+            .iter()
+            .map(|id| Family {
+                id: id.clone(),
+                label: id.clone(),
+                description: None,
+                level: None,
+            })
+            .collect();
+        for path in paths {
+            let segments: Vec<&str> = path.split('/').collect();
+            let id = segments.last().copied().unwrap_or_default().to_string();
+            let parent = (segments.len() > 2).then(|| segments[..segments.len() - 1].join("/"));
+            cb.by_path.insert(path.clone(), cb.codes.len());
+            cb.codes.push(Code {
+                path: path.clone(),
+                label: id.clone(),
+                id,
+                family: segments.first().copied().unwrap_or_default().to_string(),
+                parent,
+                depth: segments.len().saturating_sub(1),
+                definition: None,
+                include: Vec::new(),
+                exclude: Vec::new(),
+                examples: Vec::new(),
+                memo: None,
+                file: PathBuf::new(),
+                line: None,
+            });
+        }
+        cb
+    }
+
     /// Loads and validates codebook files, reporting every problem.
     /// `default_unit` applies when a codebook names none.
     pub fn load(files: &[PathBuf], default_unit: UnitKind) -> Result<Codebook, Diagnostics> {

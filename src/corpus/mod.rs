@@ -42,14 +42,20 @@ pub enum Format {
 impl Format {
     /// The format for a file name, by extension.
     pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "txt" | "text" => Some(Format::Txt),
-            "md" | "markdown" => Some(Format::Md),
-            "vtt" => Some(Format::Vtt),
-            "srt" => Some(Format::Srt),
-            "docx" => Some(Format::Docx),
-            _ => None,
+        let ext = path.extension()?.to_str()?;
+        let is = |e: &str| ext.eq_ignore_ascii_case(e);
+        if is("txt") || is("text") {
+            Some(Format::Txt)
+        } else if is("md") || is("markdown") {
+            Some(Format::Md)
+        } else if is("vtt") {
+            Some(Format::Vtt)
+        } else if is("srt") {
+            Some(Format::Srt)
+        } else if is("docx") {
+            Some(Format::Docx)
+        } else {
+            None
         }
     }
 }
@@ -81,47 +87,74 @@ pub struct Discovery {
 /// Lists transcripts under `root` (nested folders; hidden ones skipped).
 pub fn discover(root: &Path) -> Result<Discovery, Diagnostics> {
     let mut out = Discovery::default();
-    let walker = walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
-        let entry = entry.map_err(|e| {
-            Diagnostics::from(
-                Diagnostic::error(format!("cannot list the corpus folder: {e}")).in_file(root),
-            )
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
+    let mut found: Vec<(String, std::fs::DirEntry, Format)> = Vec::new();
+    let listing_failed = |dir: &Path, e: std::io::Error| {
+        Diagnostics::from(
+            Diagnostic::error(format!("cannot list the corpus folder: {e}")).in_file(dir),
+        )
+    };
+    // Folders still to list, with their path relative to the root. Hidden
+    // entries are skipped and symbolic links are not followed.
+    let mut pending = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel_dir)) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| listing_failed(&dir, e))? {
+            let entry = entry.map_err(|e| listing_failed(&dir, e))?;
+            let name = entry.file_name();
+            if name.as_encoded_bytes().starts_with(b".") {
+                continue;
+            }
+            let name = name.to_string_lossy();
+            let rel = if rel_dir.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{rel_dir}/{name}")
+            };
+            let kind = entry.file_type().map_err(|e| listing_failed(&dir, e))?;
+            if kind.is_dir() {
+                pending.push((entry.path(), rel));
+                continue;
+            }
+            if !kind.is_file() || attributes::SHEET_NAMES.contains(&rel.as_str()) {
+                continue;
+            }
+            let Some(format) = Format::from_path(Path::new(&rel)) else {
+                let ext = Path::new(&rel).extension().map_or_else(
+                    || "(none)".to_string(),
+                    |e| format!(".{}", e.to_string_lossy().to_lowercase()),
+                );
+                *out.skipped.entry(ext).or_default() += 1;
+                continue;
+            };
+            found.push((rel, entry, format));
         }
-        let rel_path = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        let rel = rel_path.to_string_lossy().replace('\\', "/");
-        if attributes::SHEET_NAMES.contains(&rel.as_str()) {
-            continue;
-        }
-        let Some(format) = Format::from_path(entry.path()) else {
-            let ext = entry.path().extension().map_or_else(
-                || "(none)".to_string(),
-                |e| format!(".{}", e.to_string_lossy().to_lowercase()),
-            );
-            *out.skipped.entry(ext).or_default() += 1;
-            continue;
-        };
-        let meta = entry.metadata().map_err(|e| {
-            Diagnostics::from(Diagnostic::error(format!("cannot read: {e}")).in_file(entry.path()))
-        })?;
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        out.files.push(FoundFile {
-            rel,
-            abs: entry.path().to_path_buf(),
-            size: meta.len(),
-            mtime_ns,
-            format,
-        });
+    }
+    // One `stat` per transcript is what keeps the index fresh; on a large
+    // corpus they are the bulk of a search's start-up, so they run in
+    // parallel, each relative to its open folder.
+    use rayon::prelude::*;
+    let stats: Vec<Result<FoundFile, Diagnostics>> = found
+        .into_par_iter()
+        .map(|(rel, entry, format)| {
+            let abs = entry.path();
+            let meta = entry.metadata().map_err(|e| {
+                Diagnostics::from(Diagnostic::error(format!("cannot read: {e}")).in_file(&abs))
+            })?;
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            Ok(FoundFile {
+                rel,
+                abs,
+                size: meta.len(),
+                mtime_ns,
+                format,
+            })
+        })
+        .collect();
+    for f in stats {
+        out.files.push(f?);
     }
     out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(out)

@@ -10,7 +10,7 @@
 pub mod manifest;
 pub mod schema;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -120,6 +120,137 @@ impl Generation {
     fn manifest(&self) -> PathBuf {
         self.dir.join("manifest.json")
     }
+    fn stamp(&self) -> PathBuf {
+        self.dir.join("stamp.tsv")
+    }
+}
+
+/// A small summary of what an index was built from, read before anything
+/// else: when the settings, the inputs (codebooks, manual codings, attribute
+/// sheets) and every transcript's size and modification time are as
+/// recorded, the index is up to date and nothing else is loaded. Written
+/// after the manifest; removed before a commit, so a crash leaves none.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Stamp {
+    settings: String,
+    inputs: String,
+    attributes: Vec<String>,
+    /// The codebook's families and code paths.
+    families: Vec<String>,
+    codes: Vec<String>,
+    /// (path, size, mtime in ns), sorted by path.
+    files: Vec<(String, u64, u64)>,
+}
+
+impl Stamp {
+    const HEADER: &'static str = "qualdex-stamp\t2";
+
+    fn of(settings: &str, inputs: &str, manifest: &Manifest, cb: &Codebook) -> Stamp {
+        Stamp {
+            settings: settings.to_string(),
+            inputs: inputs.to_string(),
+            attributes: manifest.attribute_names().into_iter().collect(),
+            families: cb.families.iter().map(|f| f.id.clone()).collect(),
+            codes: cb.codes.iter().map(|c| c.path.clone()).collect(),
+            files: manifest
+                .documents
+                .iter()
+                .map(|(p, e)| (p.clone(), e.size, e.mtime_ns))
+                .collect(),
+        }
+    }
+
+    fn write(&self, path: &Path) -> std::io::Result<()> {
+        use std::fmt::Write;
+        let mut out = String::with_capacity(64 * (self.files.len() + 4));
+        let _ = writeln!(out, "{}", Self::HEADER);
+        let _ = writeln!(out, "settings\t{}", self.settings);
+        let _ = writeln!(out, "inputs\t{}", self.inputs);
+        let _ = writeln!(out, "attributes\t{}", self.attributes.join("\t"));
+        let _ = writeln!(out, "families\t{}", self.families.join("\t"));
+        let _ = writeln!(out, "codes\t{}", self.codes.join("\t"));
+        for (p, size, mtime) in &self.files {
+            let _ = writeln!(out, "{size}\t{mtime}\t{p}");
+        }
+        crate::fsutil::write_atomic(path, out.as_bytes())
+    }
+
+    /// Reads a stamp; `None` if missing or not understood.
+    fn read(path: &Path) -> Option<Stamp> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let mut lines = text.lines();
+        if lines.next()? != Self::HEADER {
+            return None;
+        }
+        let mut field = |name: &str| -> Option<String> {
+            let line = lines.next()?;
+            let rest = line.strip_prefix(name)?.strip_prefix('\t')?;
+            Some(rest.to_string())
+        };
+        let settings = field("settings")?;
+        let inputs = field("inputs")?;
+        let list = |line: String| -> Vec<String> {
+            line.split('\t')
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let attributes = list(field("attributes")?);
+        let families = list(field("families")?);
+        let codes = list(field("codes")?);
+        let mut files = Vec::new();
+        for line in lines {
+            let mut parts = line.splitn(3, '\t');
+            let size = parts.next()?.parse().ok()?;
+            let mtime = parts.next()?.parse().ok()?;
+            files.push((parts.next()?.to_string(), size, mtime));
+        }
+        Some(Stamp {
+            settings,
+            inputs,
+            attributes,
+            families,
+            codes,
+            files,
+        })
+    }
+
+    /// True when the discovered files are exactly the recorded ones.
+    fn same_files(&self, found: &[FoundFile]) -> bool {
+        self.files.len() == found.len()
+            && self.files.iter().zip(found).all(|((p, size, mtime), f)| {
+                *p == f.rel && *size == f.size && u128::from(*mtime) == f.mtime_ns
+            })
+    }
+}
+
+/// Fingerprint of everything besides the transcripts that shapes the index:
+/// the codebook files, the manual codings, the attribute sheets and the
+/// study settings they are read with.
+fn inputs_fingerprint(study: &Study, corpus_dir: &Path) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut file = |p: &Path| {
+        h.update(p.to_string_lossy().as_bytes()).update(b"\0");
+        match std::fs::read(p) {
+            Ok(bytes) => h.update(&(bytes.len() as u64).to_le_bytes()).update(&bytes),
+            Err(_) => h.update(b"(missing)"),
+        };
+    };
+    for c in &study.config.codebooks {
+        file(&study.path(c));
+    }
+    for name in crate::corpus::attributes::SHEET_NAMES {
+        file(&corpus_dir.join(name));
+    }
+    let mut coder_files: Vec<PathBuf> = std::fs::read_dir(study.codings_dir())
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    coder_files.sort();
+    for p in &coder_files {
+        file(p);
+    }
+    h.update(study.config.unit.as_str().as_bytes());
+    h.finalize().to_hex()[..16].to_string()
 }
 
 fn current_generation(index_dir: &Path) -> Option<Generation> {
@@ -341,13 +472,29 @@ impl CodingContext {
 pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnostics> {
     let started = Instant::now();
     let corpus_dir = study.require_corpus()?;
-    let sheets = Sheets::load(&corpus_dir)?;
-    let coding = CodingContext::load(study)?;
     let discovery = corpus::discover(&corpus_dir)?;
     let index_dir = study.index_dir();
     let settings = settings_fingerprint(study, opts.lossy);
+    let inputs = inputs_fingerprint(study, &corpus_dir);
 
     let current = current_generation(&index_dir);
+    // The common case: nothing changed since the last run.
+    if !opts.rebuild
+        && let Some(g) = &current
+        && let Some(stamp) = Stamp::read(&g.stamp())
+        && stamp.settings == settings
+        && stamp.inputs == inputs
+        && stamp.same_files(&discovery.files)
+    {
+        return Ok(IndexReport {
+            total: discovery.files.len(),
+            skipped: discovery.skipped.clone(),
+            seconds: started.elapsed().as_secs_f64(),
+            ..Default::default()
+        });
+    }
+    let sheets = Sheets::load(&corpus_dir)?;
+    let coding = CodingContext::load(study)?;
     let old_manifest = current.as_ref().and_then(|g| Manifest::read(&g.manifest()));
     let reusable = !opts.rebuild
         && old_manifest
@@ -544,11 +691,15 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         for path in &report.removed {
             writer.delete_term(Term::from_field_text(fields.path, path));
         }
+        let _ = std::fs::remove_file(generation.stamp());
         writer.commit().map_err(|e| tantivy_err(&e))?;
         writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
         manifest
             .write(&generation.manifest())
             .map_err(|e| io_err(&generation.manifest(), e))?;
+        Stamp::of(&manifest.settings, &inputs, &manifest, &coding.codebook)
+            .write(&generation.stamp())
+            .map_err(|e| io_err(&generation.stamp(), e))?;
         if !reusable {
             let name = generation
                 .dir
@@ -561,12 +712,16 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                 let _ = std::fs::remove_dir_all(&old_gen.dir);
             }
         }
-    } else if (touched > 0 || old.codebook != manifest.codebook)
-        && let Some(g) = &current
-    {
-        manifest
-            .write(&g.manifest())
-            .map_err(|e| io_err(&g.manifest(), e))?;
+    } else if let Some(g) = &current {
+        if touched > 0 || old.codebook != manifest.codebook {
+            manifest
+                .write(&g.manifest())
+                .map_err(|e| io_err(&g.manifest(), e))?;
+        }
+        // The inputs or the files' times changed without changing the index.
+        Stamp::of(&manifest.settings, &inputs, &manifest, &coding.codebook)
+            .write(&g.stamp())
+            .map_err(|e| io_err(&g.stamp(), e))?;
     }
     report.total = manifest.documents.len();
     report.seconds = started.elapsed().as_secs_f64();
@@ -791,8 +946,13 @@ pub struct Opened {
     pub reader: IndexReader,
     /// Field handles.
     pub fields: Fields,
-    /// The manifest.
-    pub manifest: Manifest,
+    /// The manifest, read on first use (see [`Opened::manifest`]).
+    manifest: std::sync::OnceLock<Manifest>,
+    manifest_path: PathBuf,
+    /// Attribute names recorded in the stamp, when there is one.
+    stamp_attributes: Option<BTreeSet<String>>,
+    /// The code tree recorded in the stamp: (families, code paths).
+    stamp_codes: Option<(Vec<String>, Vec<String>)>,
     /// The stemming language.
     pub language: String,
     /// Document paths by fast-field ordinal, per segment (built on first use).
@@ -816,11 +976,30 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
     let Some(g) = current_generation(&study.index_dir()) else {
         return Ok(None);
     };
-    let Some(manifest) = known.or_else(|| Manifest::read(&g.manifest())) else {
-        return Ok(None);
-    };
+    // Searches need only the stamp; the manifest (per-document records) is
+    // read when a command asks for it.
+    let stamp = Stamp::read(&g.stamp()).filter(|s| {
+        s.settings == settings_fingerprint(study, false)
+            || s.settings == settings_fingerprint(study, true)
+    });
+    let manifest = std::sync::OnceLock::new();
+    match (known, &stamp) {
+        (Some(m), _) => {
+            let _ = manifest.set(m);
+        }
+        (None, Some(_)) => {}
+        (None, None) => {
+            let Some(m) = Manifest::read(&g.manifest()) else {
+                return Ok(None);
+            };
+            let _ = manifest.set(m);
+        }
+    }
     // An index from another qualdex version is rebuilt, not an error.
-    if manifest.schema_version != schema::SCHEMA_VERSION {
+    if manifest
+        .get()
+        .is_some_and(|m| m.schema_version != schema::SCHEMA_VERSION)
+    {
         return Ok(None);
     }
     let index = Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?;
@@ -832,12 +1011,39 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
         reader,
         fields,
         manifest,
+        manifest_path: g.manifest(),
+        stamp_codes: stamp
+            .as_ref()
+            .map(|s| (s.families.clone(), s.codes.clone())),
+        stamp_attributes: stamp.map(|s| s.attributes.into_iter().collect()),
         language: study.config.language.clone(),
         paths: Default::default(),
     }))
 }
 
 impl Opened {
+    /// The manifest: per-document records (attributes, counts, hashes).
+    pub fn manifest(&self) -> &Manifest {
+        self.manifest
+            .get_or_init(|| Manifest::read(&self.manifest_path).unwrap_or_default())
+    }
+
+    /// The code tree the index was coded with, when recorded (enough to
+    /// resolve `code:` filters; definitions and rules are not kept).
+    pub fn code_skeleton(&self) -> Option<Codebook> {
+        let (families, codes) = self.stamp_codes.as_ref()?;
+        Some(Codebook::skeleton(families, codes))
+    }
+
+    /// Every attribute name in use, sorted.
+    pub fn attribute_names(&self) -> BTreeSet<String> {
+        match (&self.stamp_attributes, self.manifest.get()) {
+            (_, Some(m)) => m.attribute_names(),
+            (Some(a), None) => a.clone(),
+            (None, None) => self.manifest().attribute_names(),
+        }
+    }
+
     /// A segment's document paths by term ordinal of the `path` fast field:
     /// read once, in one pass over its dictionary, and shared by every query
     /// of this process (a table runs one query per code).

@@ -89,7 +89,7 @@ impl<'a> Compiler<'a> {
             query,
             codebook: None,
             source: CodeSource::Any,
-            attributes: opened.manifest.attribute_names(),
+            attributes: opened.attribute_names(),
             stem: schema::stem_analyzer(&opened.language),
             exact: schema::exact_analyzer(),
         }
@@ -301,7 +301,7 @@ impl<'a> Compiler<'a> {
                 let values: Vec<String> = if leaf.prefix {
                     let p = schema::keyword(&leaf.value);
                     self.opened
-                        .manifest
+                        .manifest()
                         .attribute_values(&name)
                         .into_iter()
                         .filter(|v| schema::keyword(v).starts_with(&p))

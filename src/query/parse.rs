@@ -28,6 +28,20 @@ pub enum Node {
     Leaf(Leaf),
 }
 
+impl Node {
+    /// True when some leaf filters on `field` (a normalised field name).
+    pub fn uses_field(&self, field: &str) -> bool {
+        match self {
+            Node::And(c) | Node::Or(c) => c.iter().any(|n| n.uses_field(field)),
+            Node::Not(n) => n.uses_field(field),
+            Node::Leaf(l) => l
+                .field
+                .as_deref()
+                .is_some_and(|f| crate::corpus::frontmatter::normalise_name(f) == field),
+        }
+    }
+}
+
 /// A word, phrase or field filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leaf {

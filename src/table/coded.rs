@@ -88,7 +88,7 @@ impl<'a> Coded<'a> {
         }
         Ok(Coded {
             opened,
-            docs: &opened.manifest.documents,
+            docs: &opened.manifest().documents,
             passages,
             by_code,
             bodies: Default::default(),

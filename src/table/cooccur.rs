@@ -84,7 +84,7 @@ pub fn build(
     }
     let case = |p: &str| {
         opened
-            .manifest
+            .manifest()
             .documents
             .get(p)
             .map_or(String::new(), |d| d.case().to_string())

@@ -75,8 +75,8 @@ pub fn produce(spec: &TableSpec, opened: &Opened, cb: &Codebook) -> Result<Outpu
     let table = match kind {
         "corpus" => {
             let mut t = match &spec.by {
-                None => super::corpus::summary(&opened.manifest),
-                Some(a) => super::corpus::by_attribute(&opened.manifest, a)?,
+                None => super::corpus::summary(opened.manifest()),
+                Some(a) => super::corpus::by_attribute(opened.manifest(), a)?,
             };
             if title.is_some() {
                 t.title = title;
@@ -186,7 +186,7 @@ pub fn produce(spec: &TableSpec, opened: &Opened, cb: &Codebook) -> Result<Outpu
         "saturation" => {
             let coded = Coded::load(opened, &source)?;
             let order = spec.order.clone().unwrap_or_else(|| {
-                let names = opened.manifest.attribute_names();
+                let names = opened.attribute_names();
                 ["date", "phase", "round"]
                     .iter()
                     .find(|a| names.contains(**a))
