@@ -44,6 +44,8 @@ pub struct Matcher {
     literal_word_start: Vec<bool>,
     prefiltered: Vec<Prefiltered>,
     query_rules: Vec<usize>,
+    /// `family/code#rN` per rule, for evidence.
+    rule_names: Vec<String>,
     language: String,
     /// How many text passes a document costs (for the benchmark and tests).
     pub passes_per_document: usize,
@@ -348,6 +350,7 @@ impl Matcher {
             literal_refs,
             prefiltered,
             query_rules,
+            rule_names: cb.rules.iter().map(|r| cb.rule_name(r)).collect(),
             language: language.to_string(),
             passes_per_document: passes,
         })
@@ -588,7 +591,7 @@ impl Matcher {
                     continue;
                 }
                 p.evidence.push(Evidence {
-                    rule: cb.rule_name(rule),
+                    rule: self.rule_names[rule_i].clone(),
                     kind: rule.kind_name().into(),
                     start: chars.char_at(s),
                     end: chars.char_at(e),

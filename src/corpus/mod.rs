@@ -10,6 +10,7 @@ pub mod attributes;
 pub mod decode;
 pub mod formats;
 pub mod frontmatter;
+pub mod segment;
 pub mod turns;
 
 use std::collections::BTreeMap;
@@ -297,7 +298,7 @@ pub fn parse_document(
             let para = &text[ps..pe];
             words += para.unicode_words().count();
             units.push(mk(UnitKind::Paragraph, format!("p{p_n}"), ps, pe));
-            for (off, sentence) in para.split_sentence_bound_indices() {
+            for (off, sentence) in segment::sentences(para) {
                 let trimmed = sentence.trim();
                 if trimmed.is_empty() {
                     continue;

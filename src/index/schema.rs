@@ -13,6 +13,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{
     Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    Token, TokenFilter, TokenStream, Tokenizer,
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
@@ -192,8 +193,96 @@ pub fn stem_analyzer(lang: &str) -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(64))
         .filter(LowerCaser);
     match language(lang) {
-        Some(l) => base.filter(Stemmer::new(l)).build(),
+        Some(l) => base.filter(CachedStemmer { language: l }).build(),
         None => base.build(),
+    }
+}
+
+/// Snowball stemming with a memory of the words already stemmed: a corpus
+/// repeats a few thousand words millions of times, and stemming each
+/// occurrence took a fifth of indexing. Same output as tantivy's `Stemmer`.
+#[derive(Clone)]
+struct CachedStemmer {
+    language: Language,
+}
+
+impl TokenFilter for CachedStemmer {
+    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> CachedStemmerFilter<T> {
+        CachedStemmerFilter {
+            inner: tokenizer,
+            stemmer: TextAnalyzer::builder(RawTokenizer::default())
+                .filter(Stemmer::new(self.language))
+                .build(),
+            stems: std::collections::HashMap::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct CachedStemmerFilter<T> {
+    inner: T,
+    /// Stems one word (tantivy's stemmer behind a raw tokenizer).
+    stemmer: TextAnalyzer,
+    stems: std::collections::HashMap<String, String>,
+}
+
+impl CachedStemmerFilter<()> {
+    /// Words remembered per indexing thread before the memory is cleared.
+    const CAPACITY: usize = 200_000;
+}
+
+impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
+    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        if self.stems.len() > CachedStemmerFilter::<()>::CAPACITY {
+            self.stems.clear();
+        }
+        CachedStemmerStream {
+            tail: self.inner.token_stream(text),
+            stemmer: &mut self.stemmer,
+            stems: &mut self.stems,
+        }
+    }
+}
+
+struct CachedStemmerStream<'a, T> {
+    tail: T,
+    stemmer: &'a mut TextAnalyzer,
+    stems: &'a mut std::collections::HashMap<String, String>,
+}
+
+impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        if let Some(stem) = self.stems.get(&token.text) {
+            token.text.clear();
+            token.text.push_str(stem);
+            return true;
+        }
+        let mut stem = token.text.clone();
+        let mut one = self.stemmer.token_stream(&token.text);
+        if one.advance() {
+            stem.clone_from(&one.token().text);
+        }
+        drop(one);
+        self.stems
+            .insert(std::mem::take(&mut token.text), stem.clone());
+        token.text = stem;
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
     }
 }
 
