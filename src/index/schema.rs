@@ -311,3 +311,39 @@ pub fn register(index: &tantivy::Index, lang: &str) {
 pub fn keyword(value: &str) -> String {
     value.to_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(mut a: TextAnalyzer, text: &str) -> Vec<(String, usize, usize, usize)> {
+        let mut out = Vec::new();
+        let mut s = a.token_stream(text);
+        while s.advance() {
+            let t = s.token();
+            out.push((t.text.clone(), t.offset_from, t.offset_to, t.position));
+        }
+        out
+    }
+
+    #[test]
+    fn cached_stemmer_gives_tantivys_stems() {
+        let text = "Running runners ran; the partners' partnership, PARTNERS and \
+                    partnering. Running again: runs, running, generously generous";
+        for lang in ["english", "dutch", "swedish"] {
+            let plain = TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(64))
+                .filter(LowerCaser)
+                .filter(Stemmer::new(language(lang).unwrap()))
+                .build();
+            // The same analyser twice: the second pass is served from memory.
+            let mut cached = stem_analyzer(lang);
+            let first = tokens(cached.clone(), text);
+            let mut s = cached.token_stream(text);
+            while s.advance() {}
+            drop(s);
+            assert_eq!(first, tokens(plain, text), "{lang}");
+            assert_eq!(tokens(cached, text), first, "{lang}");
+        }
+    }
+}

@@ -616,3 +616,72 @@ fn a_200_code_codebook_codes_in_one_text_pass() {
         r.stdout
     );
 }
+
+#[test]
+fn searches_see_every_kind_of_edit_without_an_explicit_index_run() {
+    // Searches refresh the index first and skip the work when a stamp says
+    // nothing changed; each edit below must still be seen by the next search.
+    let s = study();
+    assert_eq!(s.hits("code:risk", &[]).len(), 2);
+    let stamp_of = |s: &TestStudy| {
+        let current = String::from_utf8(s.read(".qualdex/CURRENT")).unwrap();
+        String::from_utf8(s.read(&format!(".qualdex/{}/stamp.tsv", current.trim()))).unwrap()
+    };
+    let before = stamp_of(&s);
+    assert!(before.starts_with("qualdex-stamp\t"), "{before}");
+
+    // The codebook: a new term codes another paragraph.
+    let cb = String::from_utf8(s.read("codebooks/frame.yaml")).unwrap();
+    s.write(
+        "codebooks/frame.yaml",
+        cb.replace("\"safety net\"]", "\"safety net\", lunch]"),
+    );
+    assert_eq!(s.hits("code:risk", &[]).len(), 3);
+
+    // A renamed code: the recorded code tree follows the codebook.
+    s.write(
+        "codebooks/frame.yaml",
+        cb.replace("    risk:\n", "    hazard:\n"),
+    );
+    assert_eq!(s.hits("code:hazard", &[]).len(), 2);
+    let e = s.fails(&["search", "code:risk"]);
+    assert!(e.contains("unknown code `risk`"), "{e}");
+    s.write("codebooks/frame.yaml", &cb);
+
+    // An attribute sheet.
+    s.write("corpus/documents.csv", "path,role\nbeta/p-01.md,dealer\n");
+    assert_eq!(s.hits("role:dealer", &["--unit", "document"]).len(), 1);
+
+    // A manual coding.
+    s.ok(&[
+        "code",
+        "add",
+        "risk",
+        "--doc",
+        "alfa/rd-01.md",
+        "--quote",
+        "Then lunch",
+        "--coder",
+        "ana",
+    ]);
+    assert_eq!(s.hits("code:risk", &["--source", "ana"]).len(), 1);
+
+    // A transcript edited to the same size: only its modification time differs.
+    let p = s.path().join("corpus/beta/p-01.md");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let changed = text.replace("phone contract", "phone xylophon");
+    assert_eq!(changed.len(), text.len());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&p, changed).unwrap();
+    assert_eq!(s.hits("xylophon", &[]).len(), 1);
+    assert!(s.hits("contract", &[]).is_empty());
+
+    // Nothing changed since: the stamp stands and results are those of a
+    // fresh index.
+    let stamp = stamp_of(&s);
+    assert_ne!(stamp, before);
+    let again = s.hits("code:risk OR xylophon OR role:dealer", &[]);
+    assert_eq!(stamp_of(&s), stamp);
+    std::fs::remove_dir_all(s.path().join(".qualdex")).unwrap();
+    assert_eq!(s.hits("code:risk OR xylophon OR role:dealer", &[]), again);
+}
