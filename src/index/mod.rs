@@ -175,8 +175,9 @@ impl Stamp {
         crate::fsutil::write_atomic(path, out.as_bytes())
     }
 
-    /// Reads a stamp; `None` if missing or not understood.
-    fn read(path: &Path) -> Option<Stamp> {
+    /// Reads a stamp (without its file list unless `files`); `None` if
+    /// missing or not understood.
+    fn read(path: &Path, with_files: bool) -> Option<Stamp> {
         let text = std::fs::read_to_string(path).ok()?;
         let mut lines = text.lines();
         if lines.next()? != Self::HEADER {
@@ -199,7 +200,7 @@ impl Stamp {
         let families = list(field("families")?);
         let codes = list(field("codes")?);
         let mut files = Vec::new();
-        for line in lines {
+        for line in lines.take_while(|_| with_files) {
             let mut parts = line.splitn(3, '\t');
             let size = parts.next()?.parse().ok()?;
             let mtime = parts.next()?.parse().ok()?;
@@ -481,7 +482,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     // The common case: nothing changed since the last run.
     if !opts.rebuild
         && let Some(g) = &current
-        && let Some(stamp) = Stamp::read(&g.stamp())
+        && let Some(stamp) = Stamp::read(&g.stamp(), true)
         && stamp.settings == settings
         && stamp.inputs == inputs
         && stamp.same_files(&discovery.files)
@@ -978,7 +979,7 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
     };
     // Searches need only the stamp; the manifest (per-document records) is
     // read when a command asks for it.
-    let stamp = Stamp::read(&g.stamp()).filter(|s| {
+    let stamp = Stamp::read(&g.stamp(), false).filter(|s| {
         s.settings == settings_fingerprint(study, false)
             || s.settings == settings_fingerprint(study, true)
     });
