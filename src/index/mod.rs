@@ -695,12 +695,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         let _ = std::fs::remove_file(generation.stamp());
         writer.commit().map_err(|e| tantivy_err(&e))?;
         writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
-        manifest
-            .write(&generation.manifest())
-            .map_err(|e| io_err(&generation.manifest(), e))?;
-        Stamp::of(&manifest.settings, &inputs, &manifest, &coding.codebook)
-            .write(&generation.stamp())
-            .map_err(|e| io_err(&generation.stamp(), e))?;
+        save_records(&generation, &manifest, true, &inputs, &coding.codebook)?;
         if !reusable {
             let name = generation
                 .dir
@@ -714,20 +709,32 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             }
         }
     } else if let Some(g) = &current {
-        if touched > 0 || old.codebook != manifest.codebook {
-            manifest
-                .write(&g.manifest())
-                .map_err(|e| io_err(&g.manifest(), e))?;
-        }
         // The inputs or the files' times changed without changing the index.
-        Stamp::of(&manifest.settings, &inputs, &manifest, &coding.codebook)
-            .write(&g.stamp())
-            .map_err(|e| io_err(&g.stamp(), e))?;
+        let manifest_changed = touched > 0 || old.codebook != manifest.codebook;
+        save_records(g, &manifest, manifest_changed, &inputs, &coding.codebook)?;
     }
     report.total = manifest.documents.len();
     report.seconds = started.elapsed().as_secs_f64();
     report.manifest = Some(manifest);
     Ok(report)
+}
+
+/// Writes a generation's manifest (when `with_manifest`) and then its stamp.
+fn save_records(
+    g: &Generation,
+    manifest: &Manifest,
+    with_manifest: bool,
+    inputs: &str,
+    codebook: &Codebook,
+) -> Result<(), Diagnostics> {
+    if with_manifest {
+        manifest
+            .write(&g.manifest())
+            .map_err(|e| io_err(&g.manifest(), e))?;
+    }
+    Stamp::of(&manifest.settings, inputs, manifest, codebook)
+        .write(&g.stamp())
+        .map_err(|e| io_err(&g.stamp(), e))
 }
 
 fn respondent_words(doc: &Document) -> usize {

@@ -439,15 +439,8 @@ impl SegmentCollector for OrderSegment {
     type Fruit = Vec<Match>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        let path = self
-            .path
-            .as_ref()
-            .and_then(|col| col.term_ords(doc).next())
-            .and_then(|ord| self.paths.get(usize::try_from(ord).ok()?))
-            .cloned()
-            .unwrap_or_else(|| std::sync::Arc::from(""));
         self.out.push(Match {
-            path,
+            path: path_of(self.path.as_ref(), &self.paths, doc),
             start: self.start.first(doc).unwrap_or(0),
             end: self.end.first(doc).unwrap_or(0),
             addr: DocAddress::new(self.segment, doc),
@@ -757,11 +750,26 @@ impl StrCache {
     }
 }
 
-struct RowCollector;
+/// A document's path, from its `path` ordinal and the segment's path table.
+fn path_of(
+    col: Option<&tantivy::columnar::StrColumn>,
+    paths: &[std::sync::Arc<str>],
+    doc: DocId,
+) -> std::sync::Arc<str> {
+    col.and_then(|c| c.term_ords(doc).next())
+        .and_then(|ord| paths.get(usize::try_from(ord).ok()?))
+        .cloned()
+        .unwrap_or_else(|| std::sync::Arc::from(""))
+}
+
+struct RowCollector<'a> {
+    opened: &'a Opened,
+}
 
 struct RowSegment {
     segment: SegmentOrdinal,
-    path: StrCache,
+    path: Option<tantivy::columnar::StrColumn>,
+    paths: std::sync::Arc<Vec<std::sync::Arc<str>>>,
     code: StrCache,
     src: StrCache,
     speaker: StrCache,
@@ -771,7 +779,7 @@ struct RowSegment {
     out: Vec<(PassageRow, u64, DocAddress)>,
 }
 
-impl Collector for RowCollector {
+impl Collector for RowCollector<'_> {
     type Fruit = Vec<(PassageRow, u64, DocAddress)>;
     type Child = RowSegment;
 
@@ -783,7 +791,8 @@ impl Collector for RowCollector {
         let ff = reader.fast_fields();
         Ok(RowSegment {
             segment,
-            path: StrCache::new(reader, "path")?,
+            path: ff.str("path")?,
+            paths: self.opened.segment_paths(reader)?,
             code: StrCache::new(reader, "pcode")?,
             src: StrCache::new(reader, "psrc")?,
             speaker: StrCache::new(reader, "pspeaker")?,
@@ -818,7 +827,7 @@ impl SegmentCollector for RowSegment {
             _ => crate::coding::Source::Auto,
         };
         let row = PassageRow {
-            path: self.path.get(doc).unwrap_or_default(),
+            path: path_of(self.path.as_ref(), &self.paths, doc).to_string(),
             code: self.code.get(doc).unwrap_or_default(),
             source,
             start: usize::try_from(self.start.first(doc).unwrap_or(0)).unwrap_or(usize::MAX),
@@ -862,7 +871,7 @@ pub fn passage_rows(
         Diagnostics::from(Diagnostic::error(format!("search failed: {e}")))
     };
     let found = searcher
-        .search(&BooleanQuery::new(clauses), &RowCollector)
+        .search(&BooleanQuery::new(clauses), &RowCollector { opened })
         .map_err(failed)?;
     let mut out = Vec::with_capacity(found.len());
     for (mut row, info, addr) in found {
