@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let opened = ctx.open_index(&study)?;
     let t = match &args.by {
         None => table::corpus::summary(opened.manifest()),
-        Some(a) => table::corpus::by_attribute(&opened.manifest(), a)?,
+        Some(a) => table::corpus::by_attribute(opened.manifest(), a)?,
     };
     let mut out = super::common::stdout();
     write_table(&t, args.format, &mut out)?;
