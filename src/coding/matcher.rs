@@ -712,6 +712,35 @@ mod tests {
     }
 
     #[test]
+    fn symbols_multibyte_prefixes_and_shared_patterns() {
+        // `über` is a prefix term for x and a whole word for y; `#tag` starts
+        // with a symbol; `business mod*` is a phrase ending in a prefix.
+        let (cb, d) = setup(
+            "c:\n  codes:\n    x:\n      rules:\n        - terms: [\"#tag\", \"über*\", \"business mod*\", co-design]\n    y:\n      rules:\n        - terms: [über]\n",
+            "Anna: We use #tag and über.\n\nAnna: Überzeugt by the Business\nModels.\n\nAnna: a#tag and xüber and co-designer.\n",
+        );
+        let m = Matcher::new(&cb, "english").unwrap();
+        let got = m.code(&cb, &d, &BTreeMap::new(), &mut RuleHits::default());
+        let summary: Vec<(String, Vec<&str>)> = got
+            .iter()
+            .map(|p| {
+                (
+                    p.code.clone(),
+                    p.evidence.iter().map(|e| e.text.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("c/x".to_string(), vec!["#tag", "über"]),
+                ("c/y".to_string(), vec!["über"]),
+                ("c/x".to_string(), vec!["Überzeugt", "Business\nModels"]),
+            ]
+        );
+    }
+
+    #[test]
     fn whole_words_unless_prefix() {
         let (cb, d) = setup(
             "c:\n  codes:\n    x:\n      rules:\n        - terms: [risk, \"co-design\"]\n",
