@@ -86,79 +86,125 @@ pub struct Discovery {
 }
 
 /// Lists transcripts under `root` (nested folders; hidden ones skipped).
+///
+/// One `stat` per transcript is what keeps the index fresh, and on a large
+/// corpus the listing is most of a search's start-up: folders are listed in
+/// parallel, and each file is examined relative to its open folder.
 pub fn discover(root: &Path) -> Result<Discovery, Diagnostics> {
-    let mut out = Discovery::default();
-    let mut found: Vec<(String, std::fs::DirEntry, Format)> = Vec::new();
-    let listing_failed = |dir: &Path, e: std::io::Error| {
-        Diagnostics::from(
-            Diagnostic::error(format!("cannot list the corpus folder: {e}")).in_file(dir),
-        )
+    let found = std::sync::Mutex::new(Listing::default());
+    rayon::scope(|scope| list_folder(scope, root.to_path_buf(), String::new(), &found));
+    let listing = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    // The first problem in path order, whatever order the folders were read in.
+    if let Some((_, e)) = listing.problems.into_iter().min_by(|a, b| a.0.cmp(&b.0)) {
+        return Err(e);
+    }
+    let mut out = Discovery {
+        files: listing.files,
+        skipped: listing.skipped,
     };
-    // Folders still to list, with their path relative to the root. Hidden
-    // entries are skipped and symbolic links are not followed.
-    let mut pending = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, rel_dir)) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| listing_failed(&dir, e))? {
-            let entry = entry.map_err(|e| listing_failed(&dir, e))?;
-            let name = entry.file_name();
-            if name.as_encoded_bytes().starts_with(b".") {
-                continue;
-            }
-            let name = name.to_string_lossy();
-            let rel = if rel_dir.is_empty() {
-                name.into_owned()
-            } else {
-                format!("{rel_dir}/{name}")
-            };
-            let kind = entry.file_type().map_err(|e| listing_failed(&dir, e))?;
-            if kind.is_dir() {
-                pending.push((entry.path(), rel));
-                continue;
-            }
-            if !kind.is_file() || attributes::SHEET_NAMES.contains(&rel.as_str()) {
-                continue;
-            }
-            let Some(format) = Format::from_path(Path::new(&rel)) else {
-                let ext = Path::new(&rel).extension().map_or_else(
-                    || "(none)".to_string(),
-                    |e| format!(".{}", e.to_string_lossy().to_lowercase()),
-                );
-                *out.skipped.entry(ext).or_default() += 1;
-                continue;
-            };
-            found.push((rel, entry, format));
-        }
-    }
-    // One `stat` per transcript is what keeps the index fresh; on a large
-    // corpus they are the bulk of a search's start-up, so they run in
-    // parallel, each relative to its open folder.
-    use rayon::prelude::*;
-    let stats: Vec<Result<FoundFile, Diagnostics>> = found
-        .into_par_iter()
-        .map(|(rel, entry, format)| {
-            let abs = entry.path();
-            let meta = entry.metadata().map_err(|e| {
-                Diagnostics::from(Diagnostic::error(format!("cannot read: {e}")).in_file(&abs))
-            })?;
-            let mtime_ns = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            Ok(FoundFile {
-                rel,
-                abs,
-                size: meta.len(),
-                mtime_ns,
-                format,
-            })
-        })
-        .collect();
-    for f in stats {
-        out.files.push(f?);
-    }
     out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(out)
+}
+
+/// What the parallel listing gathers.
+#[derive(Default)]
+struct Listing {
+    files: Vec<FoundFile>,
+    skipped: BTreeMap<String, usize>,
+    /// Problems, by the path they concern.
+    problems: Vec<(PathBuf, Diagnostics)>,
+}
+
+/// Lists one folder: transcripts are examined here, subfolders in tasks of
+/// their own. Hidden entries are skipped and symbolic links not followed.
+fn list_folder<'s>(
+    scope: &rayon::Scope<'s>,
+    dir: PathBuf,
+    rel_dir: String,
+    found: &'s std::sync::Mutex<Listing>,
+) {
+    let failed = |dir: &Path, e: std::io::Error| {
+        let d = Diagnostic::error(format!("cannot list the corpus folder: {e}")).in_file(dir);
+        (dir.to_path_buf(), Diagnostics::from(d))
+    };
+    let mut files = Vec::new();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            if let Ok(mut l) = found.lock() {
+                l.problems.push(failed(&dir, e));
+            }
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(failed(&dir, e));
+                continue;
+            }
+        };
+        let name = entry.file_name();
+        if name.as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        let name = name.to_string_lossy();
+        let rel = if rel_dir.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{rel_dir}/{name}")
+        };
+        let kind = match entry.file_type() {
+            Ok(k) => k,
+            Err(e) => {
+                problems.push(failed(&dir, e));
+                continue;
+            }
+        };
+        if kind.is_dir() {
+            scope.spawn(move |s| list_folder(s, entry.path(), rel, found));
+            continue;
+        }
+        if !kind.is_file() || attributes::SHEET_NAMES.contains(&rel.as_str()) {
+            continue;
+        }
+        let Some(format) = Format::from_path(Path::new(&rel)) else {
+            let ext = Path::new(&rel).extension().map_or_else(
+                || "(none)".to_string(),
+                |e| format!(".{}", e.to_string_lossy().to_lowercase()),
+            );
+            *skipped.entry(ext).or_default() += 1;
+            continue;
+        };
+        let abs = entry.path();
+        match entry.metadata() {
+            Ok(meta) => files.push(FoundFile {
+                rel,
+                mtime_ns: meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos()),
+                size: meta.len(),
+                abs,
+                format,
+            }),
+            Err(e) => {
+                let d = Diagnostic::error(format!("cannot read: {e}")).in_file(&abs);
+                problems.push((abs, Diagnostics::from(d)));
+            }
+        }
+    }
+    if let Ok(mut l) = found.lock() {
+        l.files.append(&mut files);
+        for (ext, n) in skipped {
+            *l.skipped.entry(ext).or_default() += n;
+        }
+        l.problems.append(&mut problems);
+    }
 }
 
 /// A unit of text: sentence, paragraph, turn or the whole body.
