@@ -175,7 +175,7 @@ impl Stamp {
         crate::fsutil::write_atomic(path, out.as_bytes())
     }
 
-    /// Reads a stamp (without its file list unless `files`); `None` if
+    /// Reads a stamp (its file list only when `with_files`); `None` if
     /// missing or not understood.
     fn read(path: &Path, with_files: bool) -> Option<Stamp> {
         let text = std::fs::read_to_string(path).ok()?;
