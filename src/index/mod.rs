@@ -837,6 +837,9 @@ pub fn unit_documents(
         .iter()
         .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
         .collect();
+    // One JSON value for every tantivy document of the transcript, added by
+    // reference (cloning the map per document was a cost of its own).
+    let attr_value = OwnedValue::from(attr_obj);
     let overlaps = Overlaps::new(passages);
     let add_codes = |td: &mut TantivyDocument, s: usize, e: usize| {
         let mut codes = std::collections::BTreeSet::new();
@@ -856,7 +859,7 @@ pub fn unit_documents(
         let mut td = TantivyDocument::default();
         td.add_text(f.path, &doc.path);
         td.add_text(f.case, attrs.get("case").map_or("", String::as_str));
-        td.add_object(f.attrs, attr_obj.clone());
+        td.add_field_value(f.attrs, &attr_value);
         td.add_u64(f.start, start as u64);
         td.add_u64(f.end, end as u64);
         td
