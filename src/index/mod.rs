@@ -773,12 +773,12 @@ fn code_terms(p: &CodedPassage) -> (Vec<String>, Vec<String>) {
 /// Coded passages by position, to find those overlapping a span without
 /// scanning them all (a transcript has hundreds of units and passages).
 struct Overlaps {
-    /// (byte start, byte end, code terms, source terms), by start.
-    short: Vec<(usize, usize, Vec<String>, Vec<String>)>,
+    /// (byte start, byte end, passage number), by start.
+    short: Vec<(usize, usize, usize)>,
     /// The longest of `short`.
     max_len: usize,
     /// Passages longer than `LONG` bytes (whole turns or documents), checked one by one.
-    long: Vec<(usize, usize, Vec<String>, Vec<String>)>,
+    long: Vec<(usize, usize, usize)>,
 }
 
 impl Overlaps {
@@ -787,10 +787,8 @@ impl Overlaps {
     fn new(passages: &[CodedPassage]) -> Overlaps {
         let (mut short, long): (Vec<_>, Vec<_>) = passages
             .iter()
-            .map(|p| {
-                let (a, s) = code_terms(p);
-                (p.byte_start, p.byte_end, a, s)
-            })
+            .enumerate()
+            .map(|(i, p)| (p.byte_start, p.byte_end, i))
             .partition(|t| t.1 - t.0 <= Self::LONG);
         short.sort_by_key(|t| t.0);
         let max_len = short.iter().map(|t| t.1 - t.0).max().unwrap_or(0);
@@ -801,15 +799,15 @@ impl Overlaps {
         }
     }
 
-    /// Calls `f` with the terms of every passage overlapping `s..e`.
-    fn each<'a>(&'a self, s: usize, e: usize, mut f: impl FnMut((&'a [String], &'a [String]))) {
+    /// Calls `f` with the number of every passage overlapping `s..e`.
+    fn each(&self, s: usize, e: usize, mut f: impl FnMut(usize)) {
         let lo = self
             .short
             .partition_point(|t| t.0 < s.saturating_sub(self.max_len));
         let hi = self.short.partition_point(|t| t.0 < e);
         for t in self.short[lo..hi.max(lo)].iter().chain(&self.long) {
             if t.0 < e && s < t.1 {
-                f((&t.2, &t.3));
+                f(t.2);
             }
         }
     }
@@ -840,13 +838,15 @@ pub fn unit_documents(
     // One JSON value for every tantivy document of the transcript, added by
     // reference (cloning the map per document was a cost of its own).
     let attr_value = OwnedValue::from(attr_obj);
+    // The code and source terms of each passage, computed once.
+    let terms: Vec<(Vec<String>, Vec<String>)> = passages.iter().map(code_terms).collect();
     let overlaps = Overlaps::new(passages);
     let add_codes = |td: &mut TantivyDocument, s: usize, e: usize| {
         let mut codes = std::collections::BTreeSet::new();
         let mut srcs = std::collections::BTreeSet::new();
-        overlaps.each(s, e, |(a, src)| {
-            codes.extend(a.iter());
-            srcs.extend(src.iter());
+        overlaps.each(s, e, |i| {
+            codes.extend(terms[i].0.iter());
+            srcs.extend(terms[i].1.iter());
         });
         for c in codes {
             td.add_text(f.code, c);
@@ -911,7 +911,7 @@ pub fn unit_documents(
             f.ids,
             p.unit.clone().unwrap_or_else(|| format!("m{}", n + 1)),
         );
-        let (anc, src) = code_terms(p);
+        let (anc, src) = &terms[n];
         for a in anc {
             td.add_text(f.code, a);
         }
