@@ -49,6 +49,18 @@ pub enum CodeSource {
 }
 
 impl CodeSource {
+    /// True when a passage from `s` belongs to this source.
+    pub fn admits(&self, s: &crate::coding::Source) -> bool {
+        use crate::coding::Source;
+        match (self, s) {
+            (CodeSource::Any, _)
+            | (CodeSource::Auto, Source::Auto)
+            | (CodeSource::Manual, Source::Manual { .. }) => true,
+            (CodeSource::Coder(c), Source::Manual { coder }) => c == coder,
+            _ => false,
+        }
+    }
+
     /// Parses `auto`, `manual`, or a coder's name.
     pub fn parse(s: &str) -> CodeSource {
         match s {
@@ -605,6 +617,25 @@ pub struct PassageHit {
     pub passage: crate::coding::CodedPassage,
 }
 
+/// The clauses selecting coded passages of a code (and its descendants).
+fn coding_clauses(
+    opened: &Opened,
+    code_path: Option<&str>,
+    source: &CodeSource,
+) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+        Occur::Must,
+        Box::new(TermQuery::new(
+            Term::from_field_text(opened.fields.kind, schema::CODING_KIND),
+            IndexRecordOption::Basic,
+        )),
+    )];
+    if let Some(path) = code_path {
+        clauses.push((Occur::Must, code_query(opened, path, source)));
+    }
+    clauses
+}
+
 /// Coded passages of a code (and its descendants), from one source, that
 /// also satisfy an optional filter; in document order.
 pub fn passages(
@@ -614,24 +645,7 @@ pub fn passages(
     filter: Option<Box<dyn Query>>,
 ) -> Result<Vec<PassageHit>, Diagnostics> {
     let f = &opened.fields;
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-        Occur::Must,
-        Box::new(TermQuery::new(
-            Term::from_field_text(f.kind, schema::CODING_KIND),
-            IndexRecordOption::Basic,
-        )),
-    )];
-    if let Some(path) = code_path {
-        let (with_source, term) = source.term(path);
-        let field = if with_source { f.code_src } else { f.code };
-        clauses.push((
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, &term),
-                IndexRecordOption::Basic,
-            )),
-        ));
-    }
+    let mut clauses = coding_clauses(opened, code_path, source);
     if let Some(q) = filter {
         clauses.push((Occur::Must, q));
     }
@@ -654,14 +668,7 @@ pub fn passages(
         let Ok(mut passage) = serde_json::from_str::<crate::coding::CodedPassage>(prov) else {
             continue;
         };
-        let keep = match (source, &passage.source) {
-            (CodeSource::Any, _) => true,
-            (CodeSource::Auto, crate::coding::Source::Auto) => true,
-            (CodeSource::Manual, crate::coding::Source::Manual { .. }) => true,
-            (CodeSource::Coder(c), crate::coding::Source::Manual { coder }) => c == coder,
-            _ => false,
-        };
-        if !keep {
+        if !source.admits(&passage.source) {
             continue;
         }
         passage.byte_start = 0;
@@ -856,16 +863,7 @@ pub fn passage_rows(
     source: &CodeSource,
 ) -> Result<Vec<PassageRow>, Diagnostics> {
     let f = &opened.fields;
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-        Occur::Must,
-        Box::new(TermQuery::new(
-            Term::from_field_text(f.kind, schema::CODING_KIND),
-            IndexRecordOption::Basic,
-        )),
-    )];
-    if let Some(path) = code_path {
-        clauses.push((Occur::Must, code_query(opened, path, source)));
-    }
+    let clauses = coding_clauses(opened, code_path, source);
     let searcher = opened.reader.searcher();
     let failed = |e: tantivy::TantivyError| {
         Diagnostics::from(Diagnostic::error(format!("search failed: {e}")))
@@ -875,14 +873,7 @@ pub fn passage_rows(
         .map_err(failed)?;
     let mut out = Vec::with_capacity(found.len());
     for (mut row, info, addr) in found {
-        let keep = match (source, &row.source) {
-            (CodeSource::Any, _) => true,
-            (CodeSource::Auto, crate::coding::Source::Auto) => true,
-            (CodeSource::Manual, crate::coding::Source::Manual { .. }) => true,
-            (CodeSource::Coder(c), crate::coding::Source::Manual { coder }) => c == coder,
-            _ => false,
-        };
-        if !keep {
+        if !source.admits(&row.source) {
             continue;
         }
         if info & schema::INFO_MEMO != 0 {
