@@ -35,46 +35,39 @@ pub struct Matcher {
     /// Patterns that start with a symbol rather than a word, and their ids.
     odd_ac: Option<(AhoCorasick, Vec<usize>)>,
     regex_sets: BTreeMap<UnitKind, (RegexSet, Vec<usize>, Vec<Regex>)>,
-    /// Regexes with required prefix literals: one automaton over the
-    /// normalised text finds the literals, and each regex is tried, anchored,
-    /// only where one of its literals starts.
+    /// Regexes with required prefix literals are tried, anchored, only where
+    /// one of their literals starts. A literal that starts with a word
+    /// character, of a regex that begins with `\b`, can only start a match at
+    /// the start of a word: those are looked up in the pass over the words.
+    /// The other literals are found by one automaton over the normalised text.
     literal_ac: Option<AhoCorasick>,
+    /// Per literal of `literal_ac`: the prefiltered regexes it starts.
     literal_refs: Vec<Vec<usize>>,
-    /// Per literal: it starts with a letter or digit.
+    /// Per literal of `literal_ac`: it starts with a letter or digit.
     literal_word_start: Vec<bool>,
+    /// Word-start literals of word characters only: the regexes they start.
+    word_literals: FxHashMap<Box<str>, Vec<usize>>,
+    /// The distinct byte lengths of `word_literals` keys.
+    word_literal_lens: Vec<usize>,
+    /// Word-start literals that go on past their first word, by that word.
+    long_word_literals: FxHashMap<Box<str>, Vec<(Box<str>, usize)>>,
     prefiltered: Vec<Prefiltered>,
     query_rules: Vec<usize>,
     /// `family/code#rN` per rule, for evidence.
     rule_names: Vec<String>,
     language: String,
+    /// This matcher's id, for the answers remembered per thread.
+    id: u64,
     /// How many text passes a document costs (for the benchmark and tests).
     pub passes_per_document: usize,
 }
 
-/// Text passes per document for a codebook: one for all terms, one for the
-/// literals of all regexes that have some, one per unit kind with regexes
-/// that have none, one for query rules; never one per rule.
+/// Text passes per document for a codebook: one over the words for all
+/// terms and for the literals that start words, one for the other literals
+/// of all regexes that have some, one per unit kind with regexes that have
+/// none, one for query rules; never one per rule. 0 if it does not compile.
 pub fn passes_for(cb: &Codebook) -> usize {
-    let terms = cb
-        .rules
-        .iter()
-        .any(|r| matches!(r.kind, RuleKind::Terms(_)) || !r.unless.is_empty());
-    let mut literal = false;
-    let mut kinds = std::collections::BTreeSet::new();
-    for r in &cb.rules {
-        if let RuleKind::Regex(p) = &r.kind {
-            if normalised_prefix_literals(p).is_some() {
-                literal = true;
-            } else {
-                kinds.insert(r.unit);
-            }
-        }
-    }
-    let queries = cb
-        .rules
-        .iter()
-        .any(|r| matches!(r.kind, RuleKind::Query(..)));
-    usize::from(terms) + usize::from(literal) + kinds.len() + usize::from(queries)
+    Matcher::new(cb, "english").map_or(0, |m| m.passes_per_document)
 }
 
 /// Literals one of which every match of `pattern` starts with, when there is
@@ -116,6 +109,114 @@ struct Prefiltered {
     regex: MetaRegex,
     /// The pattern begins with `\b`.
     word_boundary_start: bool,
+    /// Every match lies inside one run of word characters (see
+    /// [`word_confined`]), so a search from the start of a run gives the
+    /// same answer wherever the same run occurs.
+    word_confined: bool,
+}
+
+/// True when every character a pattern can match is a word character and its
+/// only assertions are word boundaries: a match then lies inside one run of
+/// word characters, and a search anchored at the start of a run depends on
+/// that run alone (whatever comes before or after it is not a word character,
+/// which every word-boundary assertion treats alike).
+fn word_confined(pattern: &str) -> bool {
+    use regex_syntax::hir::{Class, Hir, HirKind, Look};
+    fn confined(h: &Hir, word: &regex_syntax::hir::ClassUnicode) -> bool {
+        match h.kind() {
+            HirKind::Empty => true,
+            HirKind::Literal(l) => std::str::from_utf8(&l.0)
+                .is_ok_and(|s| s.chars().all(regex_syntax::is_word_character)),
+            HirKind::Class(Class::Unicode(c)) => {
+                let mut outside = c.clone();
+                outside.difference(word);
+                outside.ranges().is_empty()
+            }
+            HirKind::Class(Class::Bytes(_)) => false,
+            HirKind::Look(l) => matches!(
+                l,
+                Look::WordAscii
+                    | Look::WordAsciiNegate
+                    | Look::WordUnicode
+                    | Look::WordUnicodeNegate
+                    | Look::WordStartAscii
+                    | Look::WordEndAscii
+                    | Look::WordStartUnicode
+                    | Look::WordEndUnicode
+                    | Look::WordStartHalfAscii
+                    | Look::WordEndHalfAscii
+                    | Look::WordStartHalfUnicode
+                    | Look::WordEndHalfUnicode
+            ),
+            HirKind::Repetition(r) => confined(&r.sub, word),
+            HirKind::Capture(c) => confined(&c.sub, word),
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(|h| confined(h, word)),
+        }
+    }
+    let (Ok(hir), Ok(w)) = (regex_syntax::parse(pattern), regex_syntax::parse(r"\w")) else {
+        return false;
+    };
+    let HirKind::Class(Class::Unicode(word)) = w.kind() else {
+        return false;
+    };
+    confined(&hir, word)
+}
+
+thread_local! {
+    /// Answers of word-confined regexes by the word they were tried on, kept
+    /// across the documents a thread codes (natural text repeats its words):
+    /// (the matcher they belong to, word -> [(regex slot, match length)]).
+    static WORD_ANSWERS: std::cell::RefCell<(u64, WordAnswers)> =
+        std::cell::RefCell::new((0, FxHashMap::default()));
+}
+
+type WordAnswers = FxHashMap<Box<str>, Vec<(u32, Option<u32>)>>;
+
+/// Words remembered per thread before the answers are forgotten.
+const WORD_ANSWERS_MAX: usize = 1 << 20;
+
+/// Matcher ids, for [`WORD_ANSWERS`] (0 is nobody).
+static MATCHER_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A word character as regexes define them (`\w`), quickly for ASCII.
+fn is_regex_word(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || c == '_'
+    } else {
+        regex_syntax::is_word_character(c)
+    }
+}
+
+/// The end of the run of word characters (as regexes define them) that
+/// starts at `pos`.
+fn word_run_end(text: &str, pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = pos;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if !(b.is_ascii_alphanumeric() || b == b'_') {
+                break;
+            }
+            i += 1;
+        } else {
+            match text[i..].chars().next() {
+                Some(c) if is_regex_word(c) => i += c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    i
+}
+
+/// True when no word character (as regexes define them) comes right before
+/// `pos` after `floor`.
+fn at_run_start(text: &str, pos: usize, floor: usize) -> bool {
+    pos <= floor
+        || !text[floor..pos]
+            .chars()
+            .next_back()
+            .is_some_and(is_regex_word)
 }
 
 /// True when every match of `pattern` must begin at a word boundary.
@@ -261,6 +362,9 @@ impl Matcher {
         let mut literal_refs: Vec<Vec<usize>> = Vec::new();
         let mut literal_index: HashMap<String, usize> = HashMap::new();
         let mut prefiltered: Vec<Prefiltered> = Vec::new();
+        let mut word_literals: FxHashMap<Box<str>, Vec<usize>> = FxHashMap::default();
+        let mut long_word_literals: FxHashMap<Box<str>, Vec<(Box<str>, usize)>> =
+            FxHashMap::default();
         let cannot_compile = |ri: usize, p: &str, e: &dyn std::fmt::Display| {
             Diagnostic::error(format!(
                 "`{}`: regex `{p}` cannot be compiled: {}",
@@ -281,12 +385,28 @@ impl Matcher {
                         }
                     };
                     let slot = prefiltered.len();
+                    let word_boundary_start = starts_with_word_boundary(&p);
                     prefiltered.push(Prefiltered {
                         rule: ri,
                         regex: re,
-                        word_boundary_start: starts_with_word_boundary(&p),
+                        word_boundary_start,
+                        word_confined: word_confined(&p),
                     });
                     for l in lits {
+                        // After `\b`, a word character starts a word.
+                        let word_start = l.chars().next().is_some_and(|c| {
+                            c.is_alphanumeric() && regex_syntax::is_word_character(c)
+                        });
+                        if word_boundary_start && word_start {
+                            match first_word(&l) {
+                                Some(w) if w.len() < l.len() => long_word_literals
+                                    .entry(w.into())
+                                    .or_default()
+                                    .push((l.as_str().into(), slot)),
+                                _ => word_literals.entry(l.into()).or_default().push(slot),
+                            }
+                            continue;
+                        }
                         let id = *literal_index.entry(l.clone()).or_insert_with(|| {
                             literal_patterns.push(l);
                             literal_refs.push(Vec::new());
@@ -330,7 +450,12 @@ impl Matcher {
         if !problems.is_empty() {
             return Err(Diagnostics(problems));
         }
-        let passes = usize::from(!patterns.is_empty())
+        let mut word_literal_lens: Vec<usize> = word_literals.keys().map(|k| k.len()).collect();
+        word_literal_lens.sort_unstable();
+        word_literal_lens.dedup();
+        let word_pass =
+            !patterns.is_empty() || !word_literals.is_empty() || !long_word_literals.is_empty();
+        let passes = usize::from(word_pass)
             + usize::from(literal_ac.is_some())
             + regex_sets.len()
             + usize::from(!query_rules.is_empty());
@@ -348,9 +473,13 @@ impl Matcher {
                 .map(|l| l.chars().next().is_some_and(char::is_alphanumeric))
                 .collect(),
             literal_refs,
+            word_literals,
+            word_literal_lens,
+            long_word_literals,
             prefiltered,
             query_rules,
             rule_names: cb.rules.iter().map(|r| cb.rule_name(r)).collect(),
+            id: MATCHER_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             language: language.to_string(),
             passes_per_document: passes,
         })
@@ -370,56 +499,30 @@ impl Matcher {
         }
         let text = doc.text.as_str();
         let units = &doc.units;
-        // Unit indices by kind, in text order.
-        let mut by_kind: BTreeMap<UnitKind, Vec<usize>> = BTreeMap::new();
-        for (i, u) in units.iter().enumerate() {
-            by_kind.entry(u.kind).or_default().push(i);
-        }
-        for v in by_kind.values_mut() {
-            v.sort_by_key(|&i| units[i].byte_start);
-        }
-        let containing = |kind: UnitKind, s: usize, e: usize| -> Option<usize> {
-            let idx = by_kind.get(&kind)?;
-            let i = idx.partition_point(|&u| units[u].byte_start <= s);
-            let u = *idx.get(i.checked_sub(1)?)?;
-            (e <= units[u].byte_end).then_some(u)
-        };
-        // (rule, unit index) -> matches; `unless` hits per (rule, unit index).
-        let mut found: FxHashMap<(usize, usize), Vec<(usize, usize)>> = FxHashMap::default();
+        let mut finder = UnitFinder::new(units);
+        // (rule, unit index, match start, match end), in no particular order.
+        let mut found: Vec<(usize, usize, usize, usize)> = Vec::new();
+        // (rule, unit index) with an `unless` term.
         let mut vetoed: FxHashSet<(usize, usize)> = FxHashSet::default();
+        // Per prefiltered regex: (unit index, byte) where it may start.
+        let mut candidates: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.prefiltered.len()];
 
-        let needs_norm = !self.patterns.is_empty() || self.literal_ac.is_some();
-        let norm = needs_norm.then(|| Normalised::new(text));
-        if let Some(norm) = norm.as_ref().filter(|_| !self.patterns.is_empty()) {
-            // The one pass over the text for every term of every rule: each
-            // word is looked up once among the terms' first words.
+        let word_literals = !self.word_literals.is_empty() || !self.long_word_literals.is_empty();
+        let word_pass = !self.patterns.is_empty() || word_literals;
+        let norm = (word_pass || self.literal_ac.is_some()).then(|| Normalised::new(text));
+        if let Some(norm) = norm.as_ref().filter(|_| word_pass) {
+            // The one pass over the words for every term of every rule and
+            // for the literals that start words: each word is looked up once
+            // among the terms' first words and the literals.
             let nt = norm.text.as_str();
-            let is_word =
-                |b: usize| -> bool { nt[b..].chars().next().is_some_and(char::is_alphanumeric) };
-            let mut emit = |pid: usize, ns: usize, ne: usize| {
-                for r in &self.refs[pid] {
-                    let (rule, prefix, unless) = match *r {
-                        PatRef::Term { rule, prefix } => (rule, prefix, false),
-                        PatRef::Unless { rule, prefix } => (rule, prefix, true),
-                    };
-                    let mut end = ne;
-                    if prefix {
-                        while end < nt.len() && is_word(end) {
-                            end += nt[end..].chars().next().map_or(1, char::len_utf8);
-                        }
-                    } else if end < nt.len() && is_word(end) {
-                        continue;
-                    }
-                    let (os, oe) = norm.original(ns, end, text);
-                    let Some(u) = containing(cb.rules[rule].unit, os, oe) else {
-                        continue;
-                    };
-                    if unless {
-                        vetoed.insert((rule, u));
-                    } else {
-                        found.entry((rule, u)).or_default().push((os, oe));
-                    }
-                }
+            let mut sink = Sink {
+                cb,
+                text,
+                norm,
+                finder: &mut finder,
+                found: &mut found,
+                vetoed: &mut vetoed,
+                candidates: &mut candidates,
             };
             for_each_word(nt, |ws, we| {
                 let w = &nt[ws..we];
@@ -427,7 +530,7 @@ impl Matcher {
                     for &pid in ids {
                         let p = &self.patterns[pid];
                         if nt[ws..].starts_with(p.as_str()) {
-                            emit(pid, ws, ws + p.len());
+                            self.emit_term(&mut sink, pid, ws, ws + p.len());
                         }
                     }
                 }
@@ -440,9 +543,14 @@ impl Matcher {
                     }
                     if let Some(ids) = self.by_prefix.get(&w[..len]) {
                         for &pid in ids {
-                            emit(pid, ws, ws + len);
+                            self.emit_term(&mut sink, pid, ws, ws + len);
                         }
                     }
+                }
+                if word_literals {
+                    self.word_literal_starts(nt, ws, we, |slot, at| {
+                        self.push_candidate(&mut sink, slot, at);
+                    });
                 }
             });
             if let Some((ac, ids)) = &self.odd_ac {
@@ -453,16 +561,15 @@ impl Matcher {
                         .next_back()
                         .is_some_and(char::is_alphanumeric);
                     if !word_before {
-                        emit(ids[m.pattern().as_usize()], ns, m.end());
+                        self.emit_term(&mut sink, ids[m.pattern().as_usize()], ns, m.end());
                     }
                 }
             }
         }
         if let (Some(lac), Some(norm)) = (&self.literal_ac, &norm) {
-            // Where each prefiltered regex may start: one pass over the
-            // normalised text for the literals of all of them.
+            // Where the other prefiltered regexes may start: one pass over
+            // the normalised text for their literals.
             let bytes = text.as_bytes();
-            let mut candidates: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.prefiltered.len()];
             for m in lac.find_overlapping_iter(norm.text.as_str()) {
                 let pos = norm.map[m.start()];
                 let lit = m.pattern().as_usize();
@@ -476,10 +583,16 @@ impl Matcher {
                     if glued && p.word_boundary_start {
                         continue;
                     }
-                    if let Some(u) = containing(cb.rules[p.rule].unit, pos, pos) {
+                    if let Some(u) = finder.containing(cb.rules[p.rule].unit, pos, pos) {
                         candidates[slot].push((u, pos));
                     }
                 }
+            }
+        }
+        WORD_ANSWERS.with_borrow_mut(|(owner, answers)| {
+            if *owner != self.id || answers.len() > WORD_ANSWERS_MAX {
+                answers.clear();
+                *owner = self.id;
             }
             for (slot, mut cands) in candidates.into_iter().enumerate() {
                 if cands.is_empty() {
@@ -505,33 +618,55 @@ impl Matcher {
                     // literal position in order finds what `find_iter` over
                     // the unit would.
                     let ut = &text[u.byte_start..u.byte_end];
-                    let input = Input::new(ut)
-                        .range(pos - u.byte_start..)
-                        .anchored(Anchored::Yes);
-                    if let Some(m) = p.regex.search(&input)
-                        && m.start() != m.end()
-                    {
-                        let (s, e) = (u.byte_start + m.start(), u.byte_start + m.end());
-                        found.entry((p.rule, ui)).or_default().push((s, e));
-                        resume = e;
+                    let search = || {
+                        let input = Input::new(ut)
+                            .range(pos - u.byte_start..)
+                            .anchored(Anchored::Yes);
+                        p.regex
+                            .search(&input)
+                            .filter(|m| m.start() != m.end())
+                            .map(|m| u.byte_start + m.end() - pos)
+                    };
+                    let len = if p.word_confined && at_run_start(text, pos, u.byte_start) {
+                        let run = &text[pos..word_run_end(text, pos).min(u.byte_end)];
+                        let known = answers.get(run).and_then(|v| {
+                            v.iter().find(|(s, _)| *s == slot as u32).map(|(_, a)| *a)
+                        });
+                        match known {
+                            Some(a) => a.map(|l| l as usize),
+                            None => {
+                                let a = search();
+                                answers
+                                    .entry(run.into())
+                                    .or_default()
+                                    .push((slot as u32, a.map(|l| l as u32)));
+                                a
+                            }
+                        }
+                    } else {
+                        search()
+                    };
+                    if let Some(len) = len {
+                        found.push((p.rule, ui, pos, pos + len));
+                        resume = pos + len;
                     }
                 }
             }
-        }
+        });
         for (kind, (set, rules, compiled)) in &self.regex_sets {
-            for &ui in by_kind.get(kind).into_iter().flatten() {
+            for &ui in finder.indices(*kind) {
                 let u = &units[ui];
                 let ut = &text[u.byte_start..u.byte_end];
                 for i in set.matches(ut).iter() {
-                    let rule = rules[i];
                     for m in compiled[i].find_iter(ut) {
-                        if m.start() == m.end() {
-                            continue;
+                        if m.start() != m.end() {
+                            found.push((
+                                rules[i],
+                                ui,
+                                u.byte_start + m.start(),
+                                u.byte_start + m.end(),
+                            ));
                         }
-                        found
-                            .entry((rule, ui))
-                            .or_default()
-                            .push((u.byte_start + m.start(), u.byte_start + m.end()));
                     }
                 }
             }
@@ -542,7 +677,7 @@ impl Matcher {
                 let RuleKind::Query(node, _) = &cb.rules[rule].kind else {
                     continue;
                 };
-                for &ui in by_kind.get(&cb.rules[rule].unit).into_iter().flatten() {
+                for &ui in finder.indices(cb.rules[rule].unit) {
                     let u = &units[ui];
                     let view = UnitView {
                         text: &text[u.byte_start..u.byte_end],
@@ -552,18 +687,18 @@ impl Matcher {
                         attributes,
                     };
                     if ev.matches(node, &view) {
-                        found
-                            .entry((rule, ui))
-                            .or_default()
-                            .push((u.byte_start, u.byte_end));
+                        found.push((rule, ui, u.byte_start, u.byte_end));
                     }
                 }
             }
         }
 
+        found.sort_unstable();
+        found.dedup();
         let chars = CharMap::new(text);
         let mut passages: BTreeMap<(usize, usize, &str), CodedPassage> = BTreeMap::new();
-        for ((rule_i, ui), matches) in found {
+        for group in found.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let (rule_i, ui) = (group[0].0, group[0].1);
             let rule: &Rule = &cb.rules[rule_i];
             let u = &units[ui];
             if vetoed.contains(&(rule_i, ui)) || !modifiers_allow(rule, u) {
@@ -585,11 +720,7 @@ impl Matcher {
                 anchor: None,
                 accepted: false,
             });
-            let mut seen = FxHashSet::default();
-            for (s, e) in matches {
-                if !seen.insert((s, e)) {
-                    continue;
-                }
+            for &(_, _, s, e) in group {
                 p.evidence.push(Evidence {
                     rule: self.rule_names[rule_i].clone(),
                     kind: rule.kind_name().into(),
@@ -606,6 +737,156 @@ impl Matcher {
         }
         out.sort_by(|a, b| (a.start, a.end, &a.code).cmp(&(b.start, b.end, &b.code)));
         out
+    }
+
+    /// Records a term (or `unless` term) found at normalised bytes `ns..ne`.
+    fn emit_term(&self, sink: &mut Sink, pid: usize, ns: usize, ne: usize) {
+        let nt = sink.norm.text.as_str();
+        let is_word =
+            |b: usize| -> bool { nt[b..].chars().next().is_some_and(char::is_alphanumeric) };
+        for r in &self.refs[pid] {
+            let (rule, prefix, unless) = match *r {
+                PatRef::Term { rule, prefix } => (rule, prefix, false),
+                PatRef::Unless { rule, prefix } => (rule, prefix, true),
+            };
+            let mut end = ne;
+            if prefix {
+                while end < nt.len() && is_word(end) {
+                    end += nt[end..].chars().next().map_or(1, char::len_utf8);
+                }
+            } else if end < nt.len() && is_word(end) {
+                continue;
+            }
+            let (os, oe) = sink.norm.original(ns, end, sink.text);
+            let Some(u) = sink.finder.containing(sink.cb.rules[rule].unit, os, oe) else {
+                continue;
+            };
+            if unless {
+                sink.vetoed.insert((rule, u));
+            } else {
+                sink.found.push((rule, u, os, oe));
+            }
+        }
+    }
+
+    /// Calls `f(regex slot, normalised byte)` for each word-start literal at
+    /// the start of the word `ws..we`, or after a letter or digit in it that
+    /// regexes do not count as a word character (`²`), where a regex word
+    /// starts.
+    fn word_literal_starts(&self, nt: &str, ws: usize, we: usize, mut f: impl FnMut(usize, usize)) {
+        let mut look = |s: usize| {
+            let w = &nt[s..we];
+            for &len in &self.word_literal_lens {
+                if len > w.len() {
+                    break;
+                }
+                if !w.is_char_boundary(len) {
+                    continue;
+                }
+                if let Some(slots) = self.word_literals.get(&w[..len]) {
+                    for &slot in slots {
+                        f(slot, s);
+                    }
+                }
+            }
+            if let Some(v) = self.long_word_literals.get(w) {
+                for (lit, slot) in v {
+                    if nt[s..].starts_with(&**lit) {
+                        f(*slot, s);
+                    }
+                }
+            }
+        };
+        look(ws);
+        let w = &nt[ws..we];
+        if !w.is_ascii() {
+            for (i, c) in w.char_indices() {
+                let next = ws + i + c.len_utf8();
+                if !regex_syntax::is_word_character(c) && next < we {
+                    look(next);
+                }
+            }
+        }
+    }
+
+    /// Notes that prefiltered regex `slot` may start at normalised byte `ns`.
+    fn push_candidate(&self, sink: &mut Sink, slot: usize, ns: usize) {
+        let pos = sink.norm.map[ns];
+        let bytes = sink.text.as_bytes();
+        // A word character right before: the regex's leading `\b` fails.
+        if pos > 0 && (bytes[pos - 1].is_ascii_alphanumeric() || bytes[pos - 1] == b'_') {
+            return;
+        }
+        let p = &self.prefiltered[slot];
+        if let Some(u) = sink.finder.containing(sink.cb.rules[p.rule].unit, pos, pos) {
+            sink.candidates[slot].push((u, pos));
+        }
+    }
+}
+
+/// What the pass over the words records into.
+struct Sink<'a, 'b> {
+    cb: &'a Codebook,
+    text: &'a str,
+    norm: &'a Normalised,
+    finder: &'b mut UnitFinder<'a>,
+    found: &'b mut Vec<(usize, usize, usize, usize)>,
+    vetoed: &'b mut FxHashSet<(usize, usize)>,
+    candidates: &'b mut Vec<Vec<(usize, usize)>>,
+}
+
+/// Finds the unit of a kind that holds a span. Spans come mostly in text
+/// order, so the last answer (or the next unit) is tried before a binary
+/// search.
+struct UnitFinder<'a> {
+    units: &'a [Unit],
+    /// Per kind: unit indices in text order, and the last answer's position.
+    by_kind: Vec<(UnitKind, Vec<usize>, usize)>,
+}
+
+impl<'a> UnitFinder<'a> {
+    fn new(units: &'a [Unit]) -> UnitFinder<'a> {
+        let mut by_kind: Vec<(UnitKind, Vec<usize>, usize)> = Vec::new();
+        for (i, u) in units.iter().enumerate() {
+            match by_kind.iter_mut().find(|(k, _, _)| *k == u.kind) {
+                Some((_, v, _)) => v.push(i),
+                None => by_kind.push((u.kind, vec![i], 0)),
+            }
+        }
+        for (_, v, _) in &mut by_kind {
+            v.sort_by_key(|&i| units[i].byte_start);
+        }
+        by_kind.sort_by_key(|(k, _, _)| *k);
+        UnitFinder { units, by_kind }
+    }
+
+    /// The indices of the units of a kind, in text order.
+    fn indices(&self, kind: UnitKind) -> &[usize] {
+        self.by_kind
+            .iter()
+            .find(|(k, _, _)| *k == kind)
+            .map_or(&[], |(_, v, _)| v.as_slice())
+    }
+
+    /// The unit of `kind` that holds bytes `s..e`: the last one starting at
+    /// or before `s`, if it ends at or after `e`.
+    fn containing(&mut self, kind: UnitKind, s: usize, e: usize) -> Option<usize> {
+        let units = self.units;
+        let (_, idx, last) = self.by_kind.iter_mut().find(|(k, _, _)| *k == kind)?;
+        let is_last_start = |k: usize| {
+            units[idx[k]].byte_start <= s && idx.get(k + 1).is_none_or(|&n| units[n].byte_start > s)
+        };
+        let k = if *last < idx.len() && is_last_start(*last) {
+            *last
+        } else if *last + 1 < idx.len() && is_last_start(*last + 1) {
+            *last + 1
+        } else {
+            idx.partition_point(|&u| units[u].byte_start <= s)
+                .checked_sub(1)?
+        };
+        *last = k;
+        let u = idx[k];
+        (e <= units[u].byte_end).then_some(u)
     }
 }
 
@@ -737,6 +1018,139 @@ mod tests {
                 ("c/y".to_string(), vec!["über"]),
                 ("c/x".to_string(), vec!["Überzeugt", "Business\nModels"]),
             ]
+        );
+    }
+
+    /// Prefiltered regexes (looked up at word starts, found by the literal
+    /// automaton, answered from remembered words) find exactly what
+    /// `find_iter` over each unit finds, on texts made to trip them up:
+    /// case, `_` and combining marks inside words, `²` before a word,
+    /// multi-word literals, units that end inside a word's run.
+    #[test]
+    fn prefiltered_regexes_find_what_find_iter_finds() {
+        let rules = [
+            (r"(?i)\bkal\w*er\b", "paragraph"),
+            (r"\bKal\w*", "sentence"),
+            (r"(?i)\bser\w*\s+contract", "paragraph"),
+            (r"(?i)kal\w+", "paragraph"),
+            (r"\bél\w*", "paragraph"),
+            (r"(?i)\bco-op\w*", "sentence"),
+            (r"\b_x\w*", "paragraph"),
+            (r"(?i)\bab(?:c|d)\b", "paragraph"),
+            (r"\bab\w", "turn"),
+        ];
+        let mut cb_text = String::from("c:\n  codes:\n");
+        for (i, (re, unit)) in rules.iter().enumerate() {
+            cb_text.push_str(&format!(
+                "    r{i}:\n      rules:\n        - regex: '{re}'\n          unit: {unit}\n"
+            ));
+        }
+        let words = [
+            "kal",
+            "Kalber",
+            "KALBER",
+            "kalber_x",
+            "x_kalber",
+            "²kalber",
+            "ékalber",
+            "élan",
+            "Élan",
+            "co-op",
+            "co-operate",
+            "Co-Op",
+            "service",
+            "contract",
+            "ser",
+            "_xy",
+            "a_xy",
+            "abc",
+            "abd",
+            "abcd",
+            "kalb\u{301}er",
+            "Kal.",
+            "ab",
+        ];
+        let seps = [
+            " ",
+            " ",
+            " ",
+            "\n",
+            "\n\nAnna: ",
+            ". ",
+            ", ",
+            "–",
+            "_",
+            "! ",
+            "\u{301}",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..300 {
+            let mut text = String::from("Anna: ");
+            for _ in 0..(5 + next(40)) {
+                text.push_str(words[next(words.len())]);
+                text.push_str(seps[next(seps.len())]);
+            }
+            text.push('\n');
+            let (cb, d) = setup(&cb_text, &text);
+            let m = Matcher::new(&cb, "english").unwrap();
+            let got = m.code(&cb, &d, &BTreeMap::new(), &mut RuleHits::default());
+            let mut have: Vec<(String, usize, usize)> = got
+                .iter()
+                .flat_map(|p| p.evidence.iter())
+                .map(|e| (e.rule.clone(), e.start, e.end))
+                .collect();
+            have.sort();
+            let chars = CharMap::new(&d.text);
+            let mut want = Vec::new();
+            for (ri, rule) in cb.rules.iter().enumerate() {
+                let RuleKind::Regex(p) = &rule.kind else {
+                    continue;
+                };
+                let re = Regex::new(p).unwrap();
+                for u in d.units.iter().filter(|u| u.kind == rule.unit) {
+                    for x in re.find_iter(&d.text[u.byte_start..u.byte_end]) {
+                        if x.start() != x.end() {
+                            want.push((
+                                m.rule_names[ri].clone(),
+                                chars.char_at(u.byte_start + x.start()),
+                                chars.char_at(u.byte_start + x.end()),
+                            ));
+                        }
+                    }
+                }
+            }
+            want.sort();
+            want.dedup();
+            assert_eq!(have, want, "round {round}: {text:?}");
+        }
+        // The literals of `\b` regexes that start with a word character are
+        // looked up at word starts; `kal\w+` and `\b_x\w*` need the automaton.
+        let (cb, _) = setup(&cb_text, "Anna: x\n");
+        let m = Matcher::new(&cb, "english").unwrap();
+        assert!(m.word_literals.contains_key("kal") && m.word_literals.contains_key("ab"));
+        assert!(m.long_word_literals.contains_key("co"));
+        let scanned: std::collections::BTreeSet<usize> = m
+            .literal_refs
+            .iter()
+            .flatten()
+            .map(|&slot| m.prefiltered[slot].rule)
+            .collect();
+        assert_eq!(scanned, [3, 6].into());
+        let mut confined: Vec<(usize, bool)> = m
+            .prefiltered
+            .iter()
+            .map(|p| (p.rule, p.word_confined))
+            .collect();
+        confined.sort();
+        assert_eq!(
+            confined.iter().map(|c| c.1).collect::<Vec<_>>(),
+            [true, true, false, true, true, false, true, true, true]
         );
     }
 
