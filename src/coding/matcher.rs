@@ -172,8 +172,9 @@ thread_local! {
 
 type WordAnswers = FxHashMap<Box<str>, Vec<(u32, Option<u32>)>>;
 
-/// Words remembered per thread before the answers are forgotten.
-const WORD_ANSWERS_MAX: usize = 1 << 20;
+/// Words remembered per thread before the answers are forgotten (a few
+/// megabytes; the frequent words come back first).
+const WORD_ANSWERS_MAX: usize = 1 << 16;
 
 /// Matcher ids, for [`WORD_ANSWERS`] (0 is nobody).
 static MATCHER_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
