@@ -7,6 +7,7 @@
 //! redo some files). A full rebuild writes a new generation and switches
 //! `CURRENT` at the end, so the last good index stays usable throughout.
 
+pub mod forms;
 pub mod manifest;
 pub mod schema;
 
@@ -122,6 +123,9 @@ impl Generation {
     }
     fn stamp(&self) -> PathBuf {
         self.dir.join("stamp.tsv")
+    }
+    fn forms(&self) -> PathBuf {
+        self.dir.join("forms.tsv")
     }
 }
 
@@ -575,7 +579,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             let index = Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?;
             (g, index)
         };
-        schema::register(&index, &study.config.language);
+        schema::register(&index);
         let writer = index.writer(128_000_000).map_err(|e| tantivy_err(&e))?;
         Ok((generation, index, writer))
     };
@@ -695,6 +699,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         let _ = std::fs::remove_file(generation.stamp());
         writer.commit().map_err(|e| tantivy_err(&e))?;
         writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
+        write_forms(&generation, &index, &study.config.language)?;
         save_records(&generation, &manifest, true, &inputs, &coding.codebook)?;
         if !reusable {
             let name = generation
@@ -717,6 +722,22 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     report.seconds = started.elapsed().as_secs_f64();
     report.manifest = Some(manifest);
     Ok(report)
+}
+
+/// Writes the table of word forms for the index as committed.
+fn write_forms(g: &Generation, index: &Index, language: &str) -> Result<(), Diagnostics> {
+    let reader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e| tantivy_err(&e))?;
+    let searcher = reader.searcher();
+    let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
+    let forms =
+        forms::Forms::build(&searcher, fields.text, language).map_err(|e| tantivy_err(&e))?;
+    forms
+        .write(&searcher, &g.forms())
+        .map_err(|e| io_err(&g.forms(), e))
 }
 
 /// Writes a generation's manifest (when `with_manifest`) and then its stamp.
@@ -870,7 +891,6 @@ pub fn unit_documents(
         let mut td = base(u.start, u.end);
         let text = &doc.text[u.byte_start..u.byte_end];
         td.add_text(f.text, text);
-        td.add_text(f.exact, text);
         for v in units {
             td.add_text(f.ids, &v.id);
             td.add_text(f.kind, v.kind.as_str());
@@ -890,7 +910,6 @@ pub fn unit_documents(
         let mut td = base(u.start, u.end);
         let text = &doc.text[u.byte_start..u.byte_end];
         td.add_text(f.text, text);
-        td.add_text(f.exact, text);
         td.add_text(f.ids, &u.id);
         td.add_text(f.kind, UnitKind::Document.as_str());
         td.add_text(f.respondent, "false");
@@ -966,6 +985,9 @@ pub struct Opened {
     stamp_codes: Option<(Vec<String>, Vec<String>)>,
     /// The stemming language.
     pub language: String,
+    /// Indexed words by stem (read on first use).
+    forms: std::sync::OnceLock<forms::Forms>,
+    forms_path: PathBuf,
     /// Document paths by fast-field ordinal, per segment (built on first use).
     paths: std::sync::Mutex<
         HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<std::sync::Arc<str>>>>,
@@ -1014,9 +1036,14 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
         return Ok(None);
     }
     let index = Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?;
-    schema::register(&index, &study.config.language);
+    schema::register(&index);
     let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
-    let reader = index.reader().map_err(|e| tantivy_err(&e))?;
+    // One process answers from one view of the index: no reload watcher.
+    let reader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e| tantivy_err(&e))?;
     Ok(Some(Opened {
         index,
         reader,
@@ -1028,6 +1055,8 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
             .map(|s| (s.families.clone(), s.codes.clone())),
         stamp_attributes: stamp.map(|s| s.attributes.into_iter().collect()),
         language: study.config.language.clone(),
+        forms: std::sync::OnceLock::new(),
+        forms_path: g.forms(),
         paths: Default::default(),
     }))
 }
@@ -1037,6 +1066,20 @@ impl Opened {
     pub fn manifest(&self) -> &Manifest {
         self.manifest
             .get_or_init(|| Manifest::read(&self.manifest_path).unwrap_or_default())
+    }
+
+    /// The indexed words whose stem is `stem` (what an unquoted word finds).
+    pub fn word_forms(&self, stem: &str) -> Vec<String> {
+        let forms = self.forms.get_or_init(|| {
+            forms::Forms::load(
+                &self.reader.searcher(),
+                self.fields.text,
+                &self.language,
+                &self.forms_path,
+            )
+            .unwrap_or_default()
+        });
+        forms.words(stem).into_iter().map(String::from).collect()
     }
 
     /// The code tree the index was coded with, when recorded (enough to

@@ -3,8 +3,10 @@
 //! One tantivy document per distinct span of text: a paragraph that is also a
 //! whole turn (the common case in interviews) is indexed once and carries both
 //! kinds and both ids, which keeps the index small and indexing fast.
-//! `text` is stemmed for search; `exact` keeps the words for phrases and
-//! prefixes; filter fields (`case`, `speaker`, attributes) match whole values,
+//! `text` keeps each word once, lowercased, with its position: phrases and
+//! prefixes match it directly, and unquoted words are stemmed at search time
+//! and matched against every indexed form with that stem ([`super::forms`]),
+//! so each text is tokenised once; filter fields (`case`, `speaker`, attributes) match whole values,
 //! case-insensitively.
 
 use tantivy::schema::{
@@ -17,11 +19,9 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
-/// Analyser names registered on every open.
-pub const STEM: &str = "qd_stem";
-/// Unstemmed, lowercased words.
+/// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
 /// Whole value, lowercased.
 pub const KEYWORD: &str = "qd_kw";
@@ -51,10 +51,8 @@ pub struct Fields {
     pub turn: Field,
     /// Turn timestamp.
     pub timestamp: Field,
-    /// Stemmed text.
+    /// The words, lowercased, with positions.
     pub text: Field,
-    /// Exact words.
-    pub exact: Field,
     /// The document's plain text (stored on the document unit only).
     pub body: Field,
     /// Codes (with their ancestors) of passages overlapping this span.
@@ -121,8 +119,7 @@ pub fn build() -> (Schema, Fields) {
         end: b.add_u64_field("end", STORED | FAST),
         turn: b.add_u64_field("turn", STORED),
         timestamp: b.add_text_field("timestamp", STORED),
-        text: b.add_text_field("text", positions(STEM)),
-        exact: b.add_text_field("exact", positions(EXACT)),
+        text: b.add_text_field("text", positions(EXACT)),
         body: b.add_text_field("body", STORED),
         code: b.add_text_field("code", STRING),
         code_src: b.add_text_field("code_src", STRING),
@@ -151,7 +148,6 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         turn: f("turn")?,
         timestamp: f("timestamp")?,
         text: f("text")?,
-        exact: f("exact")?,
         body: f("body")?,
         code: f("code")?,
         code_src: f("code_src")?,
@@ -295,9 +291,8 @@ pub fn exact_analyzer() -> TextAnalyzer {
 }
 
 /// Registers the analysers on an index (they are not persisted by tantivy).
-pub fn register(index: &tantivy::Index, lang: &str) {
+pub fn register(index: &tantivy::Index) {
     let m = index.tokenizers();
-    m.register(STEM, stem_analyzer(lang));
     m.register(EXACT, exact_analyzer());
     m.register(
         KEYWORD,

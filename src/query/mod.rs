@@ -206,6 +206,9 @@ impl<'a> Compiler<'a> {
                 "search for letters or digits; punctuation is not indexed".into(),
             ));
         }
+        if stemmed {
+            return self.stemmed_query(field, leaf, &toks);
+        }
         let terms: Vec<Term> = toks
             .iter()
             .map(|t| Term::from_field_text(field, t))
@@ -235,6 +238,63 @@ impl<'a> Compiler<'a> {
         Ok(Box::new(q))
     }
 
+    /// Unquoted words: each stem stands for every indexed word with that
+    /// stem, so one word is a disjunction of its forms and several words are
+    /// a disjunction of phrases, one per combination of forms.
+    fn stemmed_query(
+        &self,
+        field: Field,
+        leaf: &Leaf,
+        stems: &[String],
+    ) -> Result<Box<dyn Query>, Diagnostic> {
+        /// More combinations than this is not a plausible search.
+        const MAX_PHRASES: usize = 4096;
+        let forms: Vec<Vec<String>> = stems.iter().map(|s| self.opened.word_forms(s)).collect();
+        if forms.iter().any(Vec::is_empty) {
+            return Ok(Box::new(EmptyQuery));
+        }
+        let combinations = forms
+            .iter()
+            .try_fold(1usize, |n, f| n.checked_mul(f.len()))
+            .filter(|&n| n <= MAX_PHRASES);
+        let Some(combinations) = combinations else {
+            return Err(self.located(
+                leaf.span,
+                format!("`{}` has too many word forms to combine", leaf.value),
+                "quote the words to search for them exactly as written".into(),
+            ));
+        };
+        let term = |w: &str| Term::from_field_text(field, w);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(combinations);
+        if forms.len() == 1 {
+            for w in &forms[0] {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(term(w), IndexRecordOption::WithFreqs)),
+                ));
+            }
+        } else {
+            for k in 0..combinations {
+                let mut rest = k;
+                let terms: Vec<Term> = forms
+                    .iter()
+                    .map(|f| {
+                        let t = term(&f[rest % f.len()]);
+                        rest /= f.len();
+                        t
+                    })
+                    .collect();
+                let mut q = PhraseQuery::new(terms);
+                q.set_slop(leaf.slop);
+                clauses.push((Occur::Should, Box::new(q)));
+            }
+        }
+        if clauses.len() == 1 {
+            return Ok(clauses.pop().expect("one clause").1);
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
     fn keyword_query(&self, field: Field, leaf: &Leaf) -> Result<Box<dyn Query>, Diagnostic> {
         let value = schema::keyword(leaf.value.trim());
         if leaf.prefix {
@@ -252,16 +312,12 @@ impl<'a> Compiler<'a> {
     fn leaf(&mut self, leaf: &Leaf) -> Result<Box<dyn Query>, Diagnostic> {
         let f = self.opened.fields.clone();
         let Some(field) = leaf.field.as_deref() else {
-            return if leaf.phrase || leaf.prefix {
-                self.words_query(f.exact, false, leaf)
-            } else {
-                self.words_query(f.text, true, leaf)
-            };
+            return self.words_query(f.text, !leaf.phrase && !leaf.prefix, leaf);
         };
         let name = crate::corpus::frontmatter::normalise_name(field);
         match name.as_str() {
-            "text" => self.words_query(f.text, !leaf.phrase, leaf),
-            "exact" => self.words_query(f.exact, false, leaf),
+            "text" => self.words_query(f.text, !leaf.phrase && !leaf.prefix, leaf),
+            "exact" => self.words_query(f.text, false, leaf),
             "case" => self.keyword_query(f.case, leaf),
             "speaker" => self.keyword_query(f.speaker, leaf),
             "path" => {

@@ -189,3 +189,69 @@ fn search_results_are_deterministic() {
     let b = s.ok(&["search", "NOT zzz", "--format", "json", "--limit", "0"]);
     assert_eq!(a, b);
 }
+
+/// The generation folder holding the live index.
+fn live_generation(s: &crate::support::TestStudy) -> std::path::PathBuf {
+    let index = s.path().join(".qualdex");
+    let current = std::fs::read_to_string(index.join("CURRENT")).unwrap();
+    index.join(current.trim())
+}
+
+#[test]
+fn unquoted_words_find_every_form_even_after_updates_and_without_the_forms_table() {
+    let s = crate::support::TestStudy::new();
+    s.write(
+        "corpus/a.md",
+        "The incentive was weak. Governing it was hard.\n",
+    );
+    s.ok(&["index", "--quiet"]);
+    let texts = |q: &str| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .hits(q, &["--unit", "sentence"])
+            .iter()
+            .map(|h| h["text"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(texts("incentives"), ["The incentive was weak."]);
+    // A second transcript brings new forms of the same stems: the search
+    // refreshes the index, and the table of forms follows it.
+    s.write(
+        "corpus/b.md",
+        "Incentives changed. The governance of incentive schemes improved.\n",
+    );
+    let all = [
+        "Incentives changed.",
+        "The governance of incentive schemes improved.",
+        "The incentive was weak.",
+    ];
+    assert_eq!(texts("incentive"), all);
+    // Several unquoted words: a phrase over every combination of forms.
+    assert_eq!(
+        texts("incentive scheme"),
+        ["The governance of incentive schemes improved."]
+    );
+    assert_eq!(
+        texts("govern"),
+        [
+            "Governing it was hard.",
+            "The governance of incentive schemes improved."
+        ]
+    );
+    // Quoted words stay exact.
+    assert_eq!(texts("\"incentives\""), ["Incentives changed."]);
+    assert_eq!(texts("\"incentives schemes\""), Vec::<String>::new());
+    // The table is a cache: missing or written for other segments, it is
+    // rebuilt from the index and answers the same.
+    let forms = live_generation(&s).join("forms.tsv");
+    assert!(
+        std::fs::read_to_string(&forms)
+            .unwrap()
+            .contains("incent\tincentives\n")
+    );
+    std::fs::write(&forms, "# segments other\nincent\tincentive\n").unwrap();
+    assert_eq!(texts("incentive"), all);
+    std::fs::remove_file(&forms).unwrap();
+    assert_eq!(texts("incentive"), all);
+}
