@@ -19,7 +19,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -35,13 +35,15 @@ pub struct Fields {
     pub kind: Field,
     /// Document path relative to the corpus root.
     pub path: Field,
-    /// Case name (lowercased in the index, original stored in the manifest).
+    /// Case name (lowercased in the index, original stored in the manifest);
+    /// on the document unit only, like `attrs`: filters on them are resolved
+    /// to the matching documents' paths, so spans need not repeat them.
     pub case: Field,
     /// Speaker label.
     pub speaker: Field,
     /// `true` for respondents' words.
     pub respondent: Field,
-    /// Every attribute, as a JSON object.
+    /// Every attribute, as a JSON object (document unit only).
     pub attrs: Field,
     /// Start, in characters.
     pub start: Field,
@@ -101,9 +103,9 @@ pub fn build() -> (Schema, Fields) {
         )
     };
     let fields = Fields {
-        ids: b.add_text_field("ids", STRING | STORED),
+        ids: b.add_text_field("ids", STORED),
         kind: b.add_text_field("kind", STRING),
-        path: b.add_text_field("path", STRING | STORED | FAST),
+        path: b.add_text_field("path", STRING | FAST),
         case: b.add_text_field("case", kw(false)),
         speaker: b.add_text_field("speaker", kw(true)),
         respondent: b.add_text_field("respondent", STRING | STORED),
@@ -115,9 +117,9 @@ pub fn build() -> (Schema, Fields) {
                     .set_index_option(IndexRecordOption::Basic),
             ),
         ),
-        start: b.add_u64_field("start", STORED | FAST),
-        end: b.add_u64_field("end", STORED | FAST),
-        turn: b.add_u64_field("turn", STORED),
+        start: b.add_u64_field("start", FAST),
+        end: b.add_u64_field("end", FAST),
+        turn: b.add_u64_field("turn", FAST),
         timestamp: b.add_text_field("timestamp", STORED),
         text: b.add_text_field("text", positions(EXACT)),
         body: b.add_text_field("body", STORED),
