@@ -856,8 +856,8 @@ pub fn unit_documents(
         .iter()
         .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
         .collect();
-    // Attributes go on the document unit only; filters on them resolve to
-    // that document's path (see `query::Compiler`).
+    // One JSON value for every tantivy document of the transcript, added by
+    // reference (cloning the map per document was a cost of its own).
     let attr_value = OwnedValue::from(attr_obj);
     // The code and source terms of each passage, computed once.
     let terms: Vec<(Vec<String>, Vec<String>)> = passages.iter().map(code_terms).collect();
@@ -879,6 +879,8 @@ pub fn unit_documents(
     let base = |start: usize, end: usize| {
         let mut td = TantivyDocument::default();
         td.add_text(f.path, &doc.path);
+        td.add_text(f.case, attrs.get("case").map_or("", String::as_str));
+        td.add_field_value(f.attrs, &attr_value);
         td.add_u64(f.start, start as u64);
         td.add_u64(f.end, end as u64);
         td
@@ -906,8 +908,6 @@ pub fn unit_documents(
     }
     if let Some(u) = document_unit {
         let mut td = base(u.start, u.end);
-        td.add_text(f.case, attrs.get("case").map_or("", String::as_str));
-        td.add_field_value(f.attrs, &attr_value);
         let text = &doc.text[u.byte_start..u.byte_end];
         td.add_text(f.text, text);
         td.add_text(f.ids, &u.id);

@@ -19,7 +19,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -35,15 +35,13 @@ pub struct Fields {
     pub kind: Field,
     /// Document path relative to the corpus root.
     pub path: Field,
-    /// Case name (lowercased in the index, original stored in the manifest);
-    /// on the document unit only, like `attrs`: filters on them are resolved
-    /// to the matching documents' paths, so spans need not repeat them.
+    /// Case name (lowercased in the index, original stored in the manifest).
     pub case: Field,
     /// Speaker label.
     pub speaker: Field,
     /// `true` for respondents' words.
     pub respondent: Field,
-    /// Every attribute, as a JSON object (document unit only).
+    /// Every attribute, as a JSON object.
     pub attrs: Field,
     /// Start, in characters.
     pub start: Field,

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RegexQuery,
-    TermQuery, TermSetQuery,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
@@ -318,10 +318,7 @@ impl<'a> Compiler<'a> {
         match name.as_str() {
             "text" => self.words_query(f.text, !leaf.phrase && !leaf.prefix, leaf),
             "exact" => self.words_query(f.text, false, leaf),
-            "case" => {
-                let q = self.keyword_query(f.case, leaf)?;
-                self.by_document(q, leaf)
-            }
+            "case" => self.keyword_query(f.case, leaf),
             "speaker" => self.keyword_query(f.speaker, leaf),
             "path" => {
                 let value = leaf.value.replace('\\', "/");
@@ -394,7 +391,7 @@ impl<'a> Compiler<'a> {
                 if clauses.is_empty() {
                     return Ok(Box::new(EmptyQuery));
                 }
-                self.by_document(Box::new(BooleanQuery::new(clauses)), leaf)
+                Ok(Box::new(BooleanQuery::new(clauses)))
             }
             _ => {
                 let mut pool: Vec<&str> = BUILTIN_FIELDS
@@ -411,34 +408,6 @@ impl<'a> Compiler<'a> {
                 Err(self.located(leaf.field_span, format!("unknown field `{field}`"), help))
             }
         }
-    }
-
-    /// A filter on document attributes (`case`, sheet columns), which only
-    /// the document unit carries: the documents it selects, as a set of paths
-    /// every span, passage and unit of those documents matches.
-    fn by_document(&self, q: Box<dyn Query>, leaf: &Leaf) -> Result<Box<dyn Query>, Diagnostic> {
-        let f = &self.opened.fields;
-        let documents = BooleanQuery::new(vec![
-            (Occur::Must, q),
-            (Occur::Must, self.term(f.kind, UnitKind::Document.as_str())),
-        ]);
-        let found = self
-            .opened
-            .reader
-            .searcher()
-            .search(
-                &documents,
-                &OrderCollector {
-                    opened: self.opened,
-                },
-            )
-            .map_err(|e| self.located(leaf.span, format!("search failed: {e}"), String::new()))?;
-        if found.is_empty() {
-            return Ok(Box::new(EmptyQuery));
-        }
-        Ok(Box::new(TermSetQuery::new(
-            found.iter().map(|m| Term::from_field_text(f.path, &m.path)),
-        )))
     }
 
     fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
