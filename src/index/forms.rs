@@ -93,12 +93,12 @@ impl Forms {
         language: &str,
         path: &Path,
     ) -> tantivy::Result<Forms> {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && let Some(rest) = text.strip_prefix(segments_key(searcher).as_str())
-        {
-            return Ok(Forms {
-                lines: rest.to_string(),
-            });
+        if let Ok(mut text) = std::fs::read_to_string(path) {
+            let key = segments_key(searcher);
+            if text.starts_with(&key) {
+                text.replace_range(..key.len(), "");
+                return Ok(Forms { lines: text });
+            }
         }
         Forms::build(searcher, field, language)
     }
