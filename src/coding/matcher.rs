@@ -49,8 +49,10 @@ pub struct Matcher {
     word_literals: FxHashMap<Box<str>, Vec<usize>>,
     /// The distinct byte lengths of `word_literals` keys.
     word_literal_lens: Vec<usize>,
-    /// Word-start literals that go on past their first word, by that word.
-    long_word_literals: FxHashMap<Box<str>, Vec<(Box<str>, usize)>>,
+    /// Word-start literals that go on past their first word, by that word:
+    /// (the literal's number in `long_literals`, the regex slot).
+    long_word_literals: FxHashMap<Box<str>, Vec<(usize, usize)>>,
+    long_literals: Vec<Box<str>>,
     prefiltered: Vec<Prefiltered>,
     query_rules: Vec<usize>,
     /// `family/code#rN` per rule, for evidence.
@@ -364,8 +366,8 @@ impl Matcher {
         let mut literal_index: HashMap<String, usize> = HashMap::new();
         let mut prefiltered: Vec<Prefiltered> = Vec::new();
         let mut word_literals: FxHashMap<Box<str>, Vec<usize>> = FxHashMap::default();
-        let mut long_word_literals: FxHashMap<Box<str>, Vec<(Box<str>, usize)>> =
-            FxHashMap::default();
+        let mut long_word_literals: FxHashMap<Box<str>, Vec<(usize, usize)>> = FxHashMap::default();
+        let mut long_literals: Vec<Box<str>> = Vec::new();
         let cannot_compile = |ri: usize, p: &str, e: &dyn std::fmt::Display| {
             Diagnostic::error(format!(
                 "`{}`: regex `{p}` cannot be compiled: {}",
@@ -400,10 +402,13 @@ impl Matcher {
                         });
                         if word_boundary_start && word_start {
                             match first_word(&l) {
-                                Some(w) if w.len() < l.len() => long_word_literals
-                                    .entry(w.into())
-                                    .or_default()
-                                    .push((l.as_str().into(), slot)),
+                                Some(w) if w.len() < l.len() => {
+                                    long_word_literals
+                                        .entry(w.into())
+                                        .or_default()
+                                        .push((long_literals.len(), slot));
+                                    long_literals.push(l.as_str().into());
+                                }
                                 _ => word_literals.entry(l.into()).or_default().push(slot),
                             }
                             continue;
@@ -477,6 +482,7 @@ impl Matcher {
             word_literals,
             word_literal_lens,
             long_word_literals,
+            long_literals,
             prefiltered,
             query_rules,
             rule_names: cb.rules.iter().map(|r| cb.rule_name(r)).collect(),
@@ -508,62 +514,55 @@ impl Matcher {
         // Per prefiltered regex: (unit index, byte) where it may start.
         let mut candidates: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.prefiltered.len()];
 
-        let word_literals = !self.word_literals.is_empty() || !self.long_word_literals.is_empty();
-        let word_pass = !self.patterns.is_empty() || word_literals;
-        let norm = (word_pass || self.literal_ac.is_some()).then(|| Normalised::new(text));
-        if let Some(norm) = norm.as_ref().filter(|_| word_pass) {
+        let word_pass = !self.patterns.is_empty()
+            || !self.word_literals.is_empty()
+            || !self.long_word_literals.is_empty();
+        let norm =
+            (self.odd_ac.is_some() || self.literal_ac.is_some()).then(|| Normalised::new(text));
+        let mut sink = Sink {
+            cb,
+            text,
+            finder: &mut finder,
+            found: &mut found,
+            vetoed: &mut vetoed,
+            candidates: &mut candidates,
+        };
+        if word_pass {
             // The one pass over the words for every term of every rule and
-            // for the literals that start words: each word is looked up once
-            // among the terms' first words and the literals.
-            let nt = norm.text.as_str();
-            let mut sink = Sink {
-                cb,
-                text,
-                norm,
-                finder: &mut finder,
-                found: &mut found,
-                vetoed: &mut vetoed,
-                candidates: &mut candidates,
-            };
-            for_each_word(nt, |ws, we| {
-                let w = &nt[ws..we];
-                if let Some(ids) = self.by_first_word.get(w) {
-                    for &pid in ids {
-                        let p = &self.patterns[pid];
-                        if nt[ws..].starts_with(p.as_str()) {
-                            self.emit_term(&mut sink, pid, ws, ws + p.len());
+            // for the literals that start words. What a word can start is
+            // worked out once per distinct word and remembered.
+            WORD_PLANS.with_borrow_mut(|wp| {
+                if wp.owner != self.id || wp.plans.len() > WORD_PLANS_MAX {
+                    wp.index.clear();
+                    wp.plans.clear();
+                    wp.owner = self.id;
+                }
+                for_each_word(text, |ws, we| {
+                    let w = &text[ws..we];
+                    let i = match wp.index.get(w) {
+                        Some(&i) => i as usize,
+                        None => {
+                            wp.plans.push(self.plan(w));
+                            wp.index.insert(w.into(), (wp.plans.len() - 1) as u32);
+                            wp.plans.len() - 1
                         }
+                    };
+                    for &ev in &wp.plans[i] {
+                        self.apply(&mut sink, ev, ws, we);
                     }
-                }
-                for &len in &self.prefix_lens {
-                    if len >= w.len() {
-                        break;
-                    }
-                    if !w.is_char_boundary(len) {
-                        continue;
-                    }
-                    if let Some(ids) = self.by_prefix.get(&w[..len]) {
-                        for &pid in ids {
-                            self.emit_term(&mut sink, pid, ws, ws + len);
-                        }
-                    }
-                }
-                if word_literals {
-                    self.word_literal_starts(nt, ws, we, |slot, at| {
-                        self.push_candidate(&mut sink, slot, at);
-                    });
-                }
+                });
             });
-            if let Some((ac, ids)) = &self.odd_ac {
-                for m in ac.find_overlapping_iter(nt) {
-                    let ns = m.start();
-                    let word_before = nt[..ns]
-                        .chars()
-                        .next_back()
-                        .is_some_and(char::is_alphanumeric);
-                    if !word_before {
-                        self.emit_term(&mut sink, ids[m.pattern().as_usize()], ns, m.end());
-                    }
+        }
+        if let (Some((ac, ids)), Some(norm)) = (&self.odd_ac, &norm) {
+            let nt = norm.text.as_str();
+            for m in ac.find_overlapping_iter(nt) {
+                let ns = m.start();
+                let word_before = nt[..ns]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_alphanumeric);
+                if !word_before {
+                    self.emit_term(&mut sink, norm, ids[m.pattern().as_usize()], ns, m.end());
                 }
             }
         }
@@ -740,79 +739,171 @@ impl Matcher {
         out
     }
 
-    /// Records a term (or `unless` term) found at normalised bytes `ns..ne`.
-    fn emit_term(&self, sink: &mut Sink, pid: usize, ns: usize, ne: usize) {
-        let nt = sink.norm.text.as_str();
-        let is_word =
-            |b: usize| -> bool { nt[b..].chars().next().is_some_and(char::is_alphanumeric) };
+    /// Records a term (or `unless` term) found at normalised bytes `ns..ne`
+    /// of `norm` (for terms that start with a symbol).
+    fn emit_term(&self, sink: &mut Sink, norm: &Normalised, pid: usize, ns: usize, ne: usize) {
+        let nt = norm.text.as_str();
         for r in &self.refs[pid] {
-            let (rule, prefix, unless) = match *r {
-                PatRef::Term { rule, prefix } => (rule, prefix, false),
-                PatRef::Unless { rule, prefix } => (rule, prefix, true),
-            };
+            let (rule, prefix, unless) = r.parts();
             let mut end = ne;
             if prefix {
-                while end < nt.len() && is_word(end) {
-                    end += nt[end..].chars().next().map_or(1, char::len_utf8);
-                }
-            } else if end < nt.len() && is_word(end) {
+                end = alnum_run_end(nt, end);
+            } else if starts_alnum(nt, end) {
                 continue;
             }
-            let (os, oe) = sink.norm.original(ns, end, sink.text);
-            let Some(u) = sink.finder.containing(sink.cb.rules[rule].unit, os, oe) else {
-                continue;
-            };
-            if unless {
-                sink.vetoed.insert((rule, u));
-            } else {
-                sink.found.push((rule, u, os, oe));
-            }
+            let (os, oe) = norm.original(ns, end, sink.text);
+            sink.record(rule, unless, os, oe);
         }
     }
 
-    /// Calls `f(regex slot, normalised byte)` for each word-start literal at
-    /// the start of the word `ws..we`, or after a letter or digit in it that
-    /// regexes do not count as a word character (`²`), where a regex word
-    /// starts.
-    fn word_literal_starts(&self, nt: &str, ws: usize, we: usize, mut f: impl FnMut(usize, usize)) {
-        let mut look = |s: usize| {
-            let w = &nt[s..we];
-            for &len in &self.word_literal_lens {
-                if len > w.len() {
-                    break;
-                }
-                if !w.is_char_boundary(len) {
-                    continue;
-                }
-                if let Some(slots) = self.word_literals.get(&w[..len]) {
-                    for &slot in slots {
-                        f(slot, s);
-                    }
-                }
-            }
-            if let Some(v) = self.long_word_literals.get(w) {
-                for (lit, slot) in v {
-                    if nt[s..].starts_with(&**lit) {
-                        f(*slot, s);
-                    }
+    /// What the word `w` (as it is in the text) can start, in the order the
+    /// events are applied: the terms it completes or begins, and where the
+    /// prefiltered regexes may start in it, with the answer itself for
+    /// regexes confined to a run of word characters when `w` is one such run.
+    fn plan(&self, w: &str) -> Box<[Event]> {
+        // Normalising keeps a word's byte offsets: only whitespace changes length.
+        let lw: String = w.chars().map(super::lower_same_len).collect();
+        let n = lw.len();
+        let mut events = Vec::new();
+        let term = |pid: usize, len: usize, events: &mut Vec<Event>| {
+            for r in &self.refs[pid] {
+                let (rule, prefix, unless) = r.parts();
+                // A prefix runs to the end of the word; a whole term must fill it.
+                if prefix || len == n {
+                    events.push(Event::Term {
+                        rule: rule as u32,
+                        end: n as u32,
+                        unless,
+                    });
                 }
             }
         };
-        look(ws);
-        let w = &nt[ws..we];
-        if !w.is_ascii() {
-            for (i, c) in w.char_indices() {
-                let next = ws + i + c.len_utf8();
-                if !regex_syntax::is_word_character(c) && next < we {
-                    look(next);
+        if let Some(ids) = self.by_first_word.get(lw.as_str()) {
+            for &pid in ids {
+                if self.patterns[pid].len() == n {
+                    term(pid, n, &mut events);
+                } else {
+                    events.push(Event::Phrase { pid: pid as u32 });
                 }
+            }
+        }
+        for &len in &self.prefix_lens {
+            if len >= n {
+                break;
+            }
+            if !lw.is_char_boundary(len) {
+                continue;
+            }
+            if let Some(ids) = self.by_prefix.get(&lw[..len]) {
+                for &pid in ids {
+                    term(pid, len, &mut events);
+                }
+            }
+        }
+        let whole_run = word_run_end(w, 0) == w.len();
+        let look = |s: usize, events: &mut Vec<Event>| {
+            let rest = &lw[s..];
+            for &len in &self.word_literal_lens {
+                if len > rest.len() {
+                    break;
+                }
+                if !rest.is_char_boundary(len) {
+                    continue;
+                }
+                for &slot in self.word_literals.get(&rest[..len]).into_iter().flatten() {
+                    let p = &self.prefiltered[slot];
+                    events.push(if s == 0 && whole_run && p.word_confined {
+                        let input = Input::new(w).anchored(Anchored::Yes);
+                        let len = p.regex.search(&input).map_or(0, |m| m.end());
+                        Event::Answer {
+                            slot: slot as u32,
+                            len: len as u32,
+                        }
+                    } else {
+                        Event::Literal {
+                            slot: slot as u32,
+                            at: s as u32,
+                        }
+                    });
+                }
+            }
+            for &(lit, slot) in self.long_word_literals.get(rest).into_iter().flatten() {
+                events.push(Event::LongLiteral {
+                    slot: slot as u32,
+                    at: s as u32,
+                    lit: lit as u32,
+                });
+            }
+        };
+        // Regex words start at the word and after any letter or digit in it
+        // that regexes do not count as a word character (`²`).
+        look(0, &mut events);
+        if !lw.is_ascii() {
+            for (i, c) in lw.char_indices() {
+                let next = i + c.len_utf8();
+                if !regex_syntax::is_word_character(c) && next < n {
+                    look(next, &mut events);
+                }
+            }
+        }
+        events.sort_unstable();
+        events.dedup();
+        events.into_boxed_slice()
+    }
+
+    /// Applies one event of the plan of the word at bytes `ws..we`.
+    fn apply(&self, sink: &mut Sink, ev: Event, ws: usize, we: usize) {
+        let text = sink.text;
+        match ev {
+            Event::Term { rule, end, unless } => {
+                sink.record(rule as usize, unless, ws, ws + end as usize);
+            }
+            Event::Phrase { pid } => {
+                let pid = pid as usize;
+                let Some(ne) = match_normalised(text, ws, &self.patterns[pid]) else {
+                    return;
+                };
+                for r in &self.refs[pid] {
+                    let (rule, prefix, unless) = r.parts();
+                    let mut end = ne;
+                    if prefix {
+                        end = alnum_run_end(text, end);
+                    } else if starts_alnum(text, end) {
+                        continue;
+                    }
+                    sink.record(rule, unless, ws, end);
+                }
+            }
+            Event::Literal { slot, at } => {
+                self.push_candidate(sink, slot as usize, ws + at as usize)
+            }
+            Event::LongLiteral { slot, at, lit } => {
+                let pos = ws + at as usize;
+                if match_normalised(text, pos, &self.long_literals[lit as usize]).is_some() {
+                    self.push_candidate(sink, slot as usize, pos);
+                }
+            }
+            Event::Answer { slot, len } => {
+                // The answer holds where the word is a whole run of word
+                // characters (nothing that regexes count as one on either
+                // side) inside one unit; elsewhere the regex is tried there.
+                let p = &self.prefiltered[slot as usize];
+                let alone = !text[..ws].chars().next_back().is_some_and(is_regex_word)
+                    && !text[we..].chars().next().is_some_and(is_regex_word);
+                if alone && let Some(u) = sink.finder.containing(sink.cb.rules[p.rule].unit, ws, we)
+                {
+                    if len > 0 {
+                        sink.found.push((p.rule, u, ws, ws + len as usize));
+                    }
+                    return;
+                }
+                self.push_candidate(sink, slot as usize, ws);
             }
         }
     }
 
-    /// Notes that prefiltered regex `slot` may start at normalised byte `ns`.
-    fn push_candidate(&self, sink: &mut Sink, slot: usize, ns: usize) {
-        let pos = sink.norm.map[ns];
+    /// Notes that prefiltered regex `slot` may start at byte `pos`.
+    fn push_candidate(&self, sink: &mut Sink, slot: usize, pos: usize) {
         let bytes = sink.text.as_bytes();
         // A word character right before: the regex's leading `\b` fails.
         if pos > 0 && (bytes[pos - 1].is_ascii_alphanumeric() || bytes[pos - 1] == b'_') {
@@ -825,15 +916,107 @@ impl Matcher {
     }
 }
 
+/// What a word can start, worked out once per distinct word
+/// ([`Matcher::plan`]) and applied wherever the word occurs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    /// A term of `rule` (an `unless` term when `unless`) over the word's
+    /// first `end` bytes.
+    Term { rule: u32, end: u32, unless: bool },
+    /// A term that goes on past the word: compared with the text after it.
+    Phrase { pid: u32 },
+    /// Prefiltered regex `slot` may start `at` bytes into the word.
+    Literal { slot: u32, at: u32 },
+    /// The same, once `long_literals[lit]` is found there.
+    LongLiteral { slot: u32, at: u32, lit: u32 },
+    /// Word-confined regex `slot` tried on the word alone: the length of
+    /// its match, 0 for none.
+    Answer { slot: u32, len: u32 },
+}
+
+/// Plans by word, per thread (natural text repeats its words).
+#[derive(Default)]
+struct WordPlans {
+    /// The matcher they belong to.
+    owner: u64,
+    index: FxHashMap<Box<str>, u32>,
+    plans: Vec<Box<[Event]>>,
+}
+
+thread_local! {
+    static WORD_PLANS: std::cell::RefCell<WordPlans> = std::cell::RefCell::new(WordPlans::default());
+}
+
+/// Words planned per thread before the plans are forgotten.
+const WORD_PLANS_MAX: usize = 1 << 17;
+
+/// Where normalised `pattern` matches `text` from byte `pos` (case folded
+/// as [`Normalised`] does, a space for any run of whitespace): the end.
+fn match_normalised(text: &str, mut pos: usize, pattern: &str) -> Option<usize> {
+    let is_space = |c: char| c.is_whitespace();
+    for pc in pattern.chars() {
+        if pc == ' ' {
+            let rest = &text[pos..];
+            let skipped = rest.len() - rest.trim_start_matches(is_space).len();
+            if skipped == 0 {
+                return None;
+            }
+            pos += skipped;
+        } else {
+            let c = text[pos..].chars().next()?;
+            if super::lower_same_len(c) != pc {
+                return None;
+            }
+            pos += c.len_utf8();
+        }
+    }
+    Some(pos)
+}
+
+/// True when a letter or digit starts at byte `at`.
+fn starts_alnum(text: &str, at: usize) -> bool {
+    text[at..].chars().next().is_some_and(char::is_alphanumeric)
+}
+
+/// The end of the run of letters and digits from byte `at`.
+fn alnum_run_end(text: &str, at: usize) -> usize {
+    let rest = &text[at..];
+    at + rest.len() - rest.trim_start_matches(char::is_alphanumeric).len()
+}
+
+impl PatRef {
+    /// (rule, used as a prefix, an `unless` term).
+    fn parts(self) -> (usize, bool, bool) {
+        match self {
+            PatRef::Term { rule, prefix } => (rule, prefix, false),
+            PatRef::Unless { rule, prefix } => (rule, prefix, true),
+        }
+    }
+}
+
 /// What the pass over the words records into.
 struct Sink<'a, 'b> {
     cb: &'a Codebook,
     text: &'a str,
-    norm: &'a Normalised,
     finder: &'b mut UnitFinder<'a>,
     found: &'b mut Vec<(usize, usize, usize, usize)>,
     vetoed: &'b mut FxHashSet<(usize, usize)>,
     candidates: &'b mut Vec<Vec<(usize, usize)>>,
+}
+
+impl Sink<'_, '_> {
+    /// Records a term of `rule` at bytes `s..e`, in the unit of the rule's
+    /// kind that holds it.
+    fn record(&mut self, rule: usize, unless: bool, s: usize, e: usize) {
+        let Some(u) = self.finder.containing(self.cb.rules[rule].unit, s, e) else {
+            return;
+        };
+        if unless {
+            self.vetoed.insert((rule, u));
+        } else {
+            self.found.push((rule, u, s, e));
+        }
+    }
 }
 
 /// Finds the unit of a kind that holds a span. Spans come mostly in text
@@ -1153,6 +1336,138 @@ mod tests {
             confined.iter().map(|c| c.1).collect::<Vec<_>>(),
             [true, true, false, true, true, false, true, true, true]
         );
+    }
+
+    /// Terms looked up word by word, through the per-word plans, find what
+    /// a plain search of the normalised text finds: case, whitespace runs
+    /// inside phrases, prefixes, multi-byte letters, words glued to digits
+    /// or `_`, and words repeated across documents (plans are remembered).
+    #[test]
+    fn terms_find_what_a_search_of_the_normalised_text_finds() {
+        let terms = [
+            ("über*", "paragraph"),
+            ("revenue model", "paragraph"),
+            ("model", "sentence"),
+            ("mod*", "turn"),
+            ("co-design", "paragraph"),
+            ("risk", "paragraph"),
+            ("ris*", "sentence"),
+            ("2 step", "paragraph"),
+            ("revenue model*", "turn"),
+            ("über", "sentence"),
+        ];
+        let mut cb_text = String::from("c:\n  codes:\n");
+        for (i, (t, unit)) in terms.iter().enumerate() {
+            cb_text.push_str(&format!(
+                "    t{i}:\n      rules:\n        - terms: [\"{t}\"]\n          unit: {unit}\n"
+            ));
+        }
+        let words = [
+            "Über",
+            "über",
+            "ÜBERALL",
+            "xüber",
+            "revenue",
+            "Revenue",
+            "REVENUE",
+            "model",
+            "Models",
+            "modelling",
+            "mod",
+            "co-design",
+            "Co-Design",
+            "co",
+            "design",
+            "risk",
+            "Risky",
+            "brisk",
+            "risk2",
+            "2",
+            "step",
+            "Steps",
+            "_risk",
+            "risk_",
+            "rîsk",
+        ];
+        let seps = [
+            " ",
+            " ",
+            "  ",
+            "\n",
+            "\t",
+            "\n\nAnna: ",
+            ". ",
+            ", ",
+            "-",
+            "_",
+            "\u{301}",
+        ];
+        let mut state = 0x1234_5678_9abc_def1_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (cb, _) = setup(&cb_text, "Anna: x\n");
+        let m = Matcher::new(&cb, "english").unwrap();
+        for round in 0..300 {
+            let mut text = String::from("Anna: ");
+            for _ in 0..(5 + next(40)) {
+                text.push_str(words[next(words.len())]);
+                text.push_str(seps[next(seps.len())]);
+            }
+            text.push('\n');
+            let (_, d) = setup(&cb_text, &text);
+            let got = m.code(&cb, &d, &BTreeMap::new(), &mut RuleHits::default());
+            let mut have: Vec<(String, usize, usize)> = got
+                .iter()
+                .flat_map(|p| p.evidence.iter())
+                .map(|e| (e.rule.clone(), e.start, e.end))
+                .collect();
+            have.sort();
+            let norm = Normalised::new(&d.text);
+            let nt = norm.text.as_str();
+            let chars = CharMap::new(&d.text);
+            let mut want = Vec::new();
+            for (ri, rule) in cb.rules.iter().enumerate() {
+                let RuleKind::Terms(ts) = &rule.kind else {
+                    continue;
+                };
+                for t in ts {
+                    for (ns, _) in nt.match_indices(t.words.as_str()) {
+                        if nt[..ns]
+                            .chars()
+                            .next_back()
+                            .is_some_and(char::is_alphanumeric)
+                        {
+                            continue;
+                        }
+                        let mut ne = ns + t.words.len();
+                        if t.prefix {
+                            ne = alnum_run_end(nt, ne);
+                        } else if starts_alnum(nt, ne) {
+                            continue;
+                        }
+                        let (os, oe) = norm.original(ns, ne, &d.text);
+                        let inside = d
+                            .units
+                            .iter()
+                            .any(|u| u.kind == rule.unit && u.byte_start <= os && oe <= u.byte_end);
+                        if inside {
+                            want.push((
+                                m.rule_names[ri].clone(),
+                                chars.char_at(os),
+                                chars.char_at(oe),
+                            ));
+                        }
+                    }
+                }
+            }
+            want.sort();
+            want.dedup();
+            assert_eq!(have, want, "round {round}: {text:?}");
+        }
     }
 
     #[test]
