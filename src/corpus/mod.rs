@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use unicode_segmentation::UnicodeSegmentation;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::study::UnitKind;
@@ -342,7 +341,7 @@ pub fn parse_document(
         for &(ps, pe) in &t.paragraphs {
             p_n += 1;
             let para = &text[ps..pe];
-            words += para.unicode_words().count();
+            words += segment::word_count(para);
             units.push(mk(UnitKind::Paragraph, format!("p{p_n}"), ps, pe));
             for (off, sentence) in segment::sentences(para) {
                 let trimmed = sentence.trim();

@@ -56,13 +56,67 @@ pub fn sentences(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// The number of words in `text`, as `unicode_words().count()` gives it.
+pub fn word_count(text: &str) -> usize {
+    if !text.is_ascii() {
+        return text.unicode_words().count();
+    }
+    // In ASCII the UAX #29 word rules join runs of letters, digits and `_`
+    // (WB5, WB8-WB10, WB13a/b); a letter, then `:` `.` or `'`, then a letter
+    // (WB6/7); a digit, then `,` `;` `.` or `'`, then a digit (WB11/12).
+    // Words without a letter or digit (`_`) are not counted.
+    let s = text.as_bytes();
+    let n = s.len();
+    let joined = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut count = 0;
+    let mut i = 0;
+    while i < n {
+        if !joined(s[i]) {
+            i += 1;
+            continue;
+        }
+        let mut alnum = false;
+        loop {
+            while i < n && joined(s[i]) {
+                alnum |= s[i] != b'_';
+                i += 1;
+            }
+            if i + 1 < n && joined(s[i + 1]) {
+                let (before, mid, after) = (s[i - 1], s[i], s[i + 1]);
+                let letters = before.is_ascii_alphabetic()
+                    && after.is_ascii_alphabetic()
+                    && matches!(mid, b':' | b'.' | b'\'');
+                let digits = before.is_ascii_digit()
+                    && after.is_ascii_digit()
+                    && matches!(mid, b',' | b';' | b'.' | b'\'');
+                if letters || digits {
+                    i += 1;
+                    continue;
+                }
+            }
+            break;
+        }
+        count += usize::from(alnum);
+    }
+    count
+}
+
 /// Offsets after which a sentence ends, the last being the text's length.
 fn ascii_breaks(s: &[u8]) -> Vec<usize> {
     use Class::*;
     let n = s.len();
     let mut out = Vec::new();
+    // Only terminators and line breaks can end a sentence: jump between
+    // them (most paragraphs have no line breaks at all).
+    let line_breaks = memchr::memchr2(b'\r', b'\n', s).is_some();
     let mut i = 0;
     while i < n {
+        if !line_breaks {
+            match memchr::memchr3(b'.', b'!', b'?', &s[i..]) {
+                Some(k) => i += k,
+                None => break,
+            }
+        }
         match class(s[i]) {
             // SB3, SB4: a paragraph separator ends a sentence (CR LF is one).
             Cr => {
@@ -180,6 +234,29 @@ mod tests {
                 .collect();
             assert_eq!(sentences(&text), reference(&text), "{text:?}");
         }
+    }
+
+    #[test]
+    fn word_count_agrees_with_unicode_segmentation_on_random_ascii() {
+        let alphabet: &[&str] = &[
+            "a", "Z", "7", "0", "_", ".", ":", "'", ",", ";", " ", "\n", "\r\n", "\"", "-", "#",
+            "word", "it's", "3.5", "e.g.", "a_b", "__",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 20) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            assert_eq!(word_count(&text), text.unicode_words().count(), "{text:?}");
+        }
+        assert_eq!(word_count("Ça va, l'été 2.5"), 4);
     }
 
     #[test]
