@@ -57,6 +57,11 @@ pub struct Matcher {
     query_rules: Vec<usize>,
     /// `family/code#rN` per rule, for evidence.
     rule_names: Vec<String>,
+    /// Per rule, its place among the rule names in text order; per code,
+    /// its place among the code paths: passages and their evidence are
+    /// ordered by these.
+    rule_ranks: Vec<u32>,
+    code_ranks: Vec<u32>,
     language: String,
     /// This matcher's id, for the answers remembered per thread.
     id: u64,
@@ -243,27 +248,40 @@ fn starts_with_word_boundary(pattern: &str) -> bool {
 /// Calls `f(start, end)` for every word (maximal run of letters and digits).
 fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    let mut start = None;
-    while i < bytes.len() {
-        let (alnum, len) = if bytes[i] < 0x80 {
-            (bytes[i].is_ascii_alphanumeric(), 1)
-        } else {
-            let c = text[i..].chars().next().unwrap_or(' ');
-            (c.is_alphanumeric(), c.len_utf8())
-        };
-        match (alnum, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                f(s, i);
-                start = None;
-            }
-            _ => {}
+    let n = bytes.len();
+    // Letters and digits beyond ASCII are decoded; ASCII is one byte test.
+    let alnum_at = |i: usize| -> Option<usize> {
+        let b = bytes[i];
+        if b < 0x80 {
+            return b.is_ascii_alphanumeric().then_some(1);
         }
+        let c = text[i..].chars().next()?;
+        c.is_alphanumeric().then(|| c.len_utf8())
+    };
+    let mut i = 0;
+    while i < n {
+        if bytes[i] < 0x80 && !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let Some(len) = alnum_at(i) else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        let start = i;
         i += len;
-    }
-    if let Some(s) = start {
-        f(s, bytes.len());
+        while i < n {
+            if bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            } else if bytes[i] >= 0x80
+                && let Some(len) = alnum_at(i)
+            {
+                i += len;
+            } else {
+                break;
+            }
+        }
+        f(start, i);
     }
 }
 
@@ -274,6 +292,17 @@ fn first_word(p: &str) -> Option<&str> {
         .find(|(_, c)| !c.is_alphanumeric())
         .map_or(p.len(), |(i, _)| i);
     (end > 0).then(|| &p[..end])
+}
+
+/// The place of each name among the names in text order.
+fn ranks<S: AsRef<str>>(names: &[S]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].as_ref().cmp(names[b].as_ref()));
+    let mut ranks = vec![0u32; names.len()];
+    for (rank, i) in order.into_iter().enumerate() {
+        ranks[i] = rank as u32;
+    }
+    ranks
 }
 
 /// Statistics of one coding run, per rule.
@@ -465,6 +494,7 @@ impl Matcher {
             + usize::from(literal_ac.is_some())
             + regex_sets.len()
             + usize::from(!query_rules.is_empty());
+        let rule_names: Vec<String> = cb.rules.iter().map(|r| cb.rule_name(r)).collect();
         Ok(Matcher {
             patterns,
             refs,
@@ -485,7 +515,9 @@ impl Matcher {
             long_literals,
             prefiltered,
             query_rules,
-            rule_names: cb.rules.iter().map(|r| cb.rule_name(r)).collect(),
+            rule_ranks: ranks(&rule_names),
+            code_ranks: ranks(&cb.codes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>()),
+            rule_names,
             id: MATCHER_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             language: language.to_string(),
             passes_per_document: passes,
@@ -532,23 +564,33 @@ impl Matcher {
             // for the literals that start words. What a word can start is
             // worked out once per distinct word and remembered.
             WORD_PLANS.with_borrow_mut(|wp| {
-                if wp.owner != self.id || wp.plans.len() > WORD_PLANS_MAX {
-                    wp.index.clear();
-                    wp.plans.clear();
+                if wp.owner != self.id || wp.short.len() + wp.long.len() > WORD_PLANS_MAX {
+                    wp.short.clear();
+                    wp.long.clear();
+                    wp.events.clear();
                     wp.owner = self.id;
                 }
                 for_each_word(text, |ws, we| {
-                    let w = &text[ws..we];
-                    let i = match wp.index.get(w) {
-                        Some(&i) => i as usize,
+                    let key = short_key(text, ws, we);
+                    let known = match key {
+                        Some(k) => wp.short.get(&k),
+                        None => wp.long.get(&text[ws..we]),
+                    };
+                    let (at, len) = match known {
+                        Some(&(at, len)) => (at as usize, len as usize),
                         None => {
-                            wp.plans.push(self.plan(w));
-                            wp.index.insert(w.into(), (wp.plans.len() - 1) as u32);
-                            wp.plans.len() - 1
+                            let plan = self.plan(&text[ws..we]);
+                            let v = (wp.events.len() as u32, plan.len() as u32);
+                            wp.events.extend_from_slice(&plan);
+                            match key {
+                                Some(k) => wp.short.insert(k, v),
+                                None => wp.long.insert(text[ws..we].into(), v),
+                            };
+                            (v.0 as usize, v.1 as usize)
                         }
                     };
-                    for &ev in &wp.plans[i] {
-                        self.apply(&mut sink, ev, ws, we);
+                    for i in at..at + len {
+                        self.apply(&mut sink, wp.events[i], ws, we);
                     }
                 });
             });
@@ -695,9 +737,13 @@ impl Matcher {
 
         found.sort_unstable();
         found.dedup();
-        let chars = CharMap::new(text);
-        let mut passages: BTreeMap<(usize, usize, &str), CodedPassage> = BTreeMap::new();
+        // The (rule, unit) groups that code their unit: (unit bytes, code
+        // rank, where the group is in `found`), in passage order.
+        let mut groups: Vec<(usize, usize, u32, u32, u32)> = Vec::new();
+        let mut at = 0;
         for group in found.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let range = (at as u32, (at + group.len()) as u32);
+            at += group.len();
             let (rule_i, ui) = (group[0].0, group[0].1);
             let rule: &Rule = &cb.rules[rule_i];
             let u = &units[ui];
@@ -705,37 +751,47 @@ impl Matcher {
                 continue;
             }
             hits.units[rule_i] += 1;
-            let code = &cb.codes[rule.code];
-            let key = (u.byte_start, u.byte_end, code.path.as_str());
-            let p = passages.entry(key).or_insert_with(|| CodedPassage {
-                code: code.path.clone(),
+            let rank = self.code_ranks[rule.code];
+            groups.push((u.byte_start, u.byte_end, rank, range.0, range.1));
+        }
+        groups.sort_unstable();
+        let chars = CharMap::new(text);
+        let mut out: Vec<CodedPassage> = Vec::new();
+        // (match bytes, rule rank, rule), to order the evidence.
+        let mut matches: Vec<(usize, usize, u32, usize)> = Vec::new();
+        for same in groups.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+            matches.clear();
+            for &(_, _, _, from, to) in same {
+                for &(rule, _, s, e) in &found[from as usize..to as usize] {
+                    matches.push((s, e, self.rule_ranks[rule], rule));
+                }
+            }
+            matches.sort_unstable();
+            let (rule_i, ui) = (found[same[0].3 as usize].0, found[same[0].3 as usize].1);
+            let u = &units[ui];
+            out.push(CodedPassage {
+                code: cb.codes[cb.rules[rule_i].code].path.clone(),
                 source: Source::Auto,
                 start: u.start,
                 end: u.end,
                 byte_start: u.byte_start,
                 byte_end: u.byte_end,
                 unit: Some(u.id.clone()),
-                evidence: Vec::new(),
+                evidence: matches
+                    .iter()
+                    .map(|&(s, e, _, rule)| Evidence {
+                        rule: self.rule_names[rule].clone(),
+                        kind: cb.rules[rule].kind_name().into(),
+                        start: chars.char_at(s),
+                        end: chars.char_at(e),
+                        text: text[s..e].to_string(),
+                    })
+                    .collect(),
                 memo: None,
                 anchor: None,
                 accepted: false,
             });
-            for &(_, _, s, e) in group {
-                p.evidence.push(Evidence {
-                    rule: self.rule_names[rule_i].clone(),
-                    kind: rule.kind_name().into(),
-                    start: chars.char_at(s),
-                    end: chars.char_at(e),
-                    text: text[s..e].to_string(),
-                });
-            }
         }
-        let mut out: Vec<CodedPassage> = passages.into_values().collect();
-        for p in &mut out {
-            p.evidence
-                .sort_by(|a, b| (a.start, a.end, &a.rule).cmp(&(b.start, b.end, &b.rule)));
-        }
-        out.sort_by(|a, b| (a.start, a.end, &a.code).cmp(&(b.start, b.end, &b.code)));
         out
     }
 
@@ -760,7 +816,7 @@ impl Matcher {
     /// events are applied: the terms it completes or begins, and where the
     /// prefiltered regexes may start in it, with the answer itself for
     /// regexes confined to a run of word characters when `w` is one such run.
-    fn plan(&self, w: &str) -> Box<[Event]> {
+    fn plan(&self, w: &str) -> Vec<Event> {
         // Normalising keeps a word's byte offsets: only whitespace changes length.
         let lw: String = w.chars().map(super::lower_same_len).collect();
         let n = lw.len();
@@ -848,7 +904,7 @@ impl Matcher {
         }
         events.sort_unstable();
         events.dedup();
-        events.into_boxed_slice()
+        events
     }
 
     /// Applies one event of the plan of the word at bytes `ws..we`.
@@ -939,8 +995,36 @@ enum Event {
 struct WordPlans {
     /// The matcher they belong to.
     owner: u64,
-    index: FxHashMap<Box<str>, u32>,
-    plans: Vec<Box<[Event]>>,
+    /// Words of up to 16 bytes by [`short_key`], longer ones by themselves:
+    /// where their plans are in `events` (start, length), kept in the table
+    /// itself so that a word without events costs one lookup.
+    short: FxHashMap<u128, (u32, u32)>,
+    long: FxHashMap<Box<str>, (u32, u32)>,
+    events: Vec<Event>,
+}
+
+/// The word at bytes `ws..we` of `text`, when it is at most 16 bytes long,
+/// as one number (its bytes, zero-padded: words hold no zero bytes), to be
+/// hashed and compared without a call to `memcmp`.
+fn short_key(text: &str, ws: usize, we: usize) -> Option<u128> {
+    let len = we - ws;
+    if len > 16 {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut k = [0u8; 16];
+    if ws + 16 <= bytes.len() {
+        // One unaligned load, then keep the word's bytes.
+        k.copy_from_slice(&bytes[ws..ws + 16]);
+        let all = u128::from_le_bytes(k);
+        return Some(if len == 16 {
+            all
+        } else {
+            all & ((1u128 << (8 * len)) - 1)
+        });
+    }
+    k[..len].copy_from_slice(&bytes[ws..we]);
+    Some(u128::from_le_bytes(k))
 }
 
 thread_local! {
