@@ -67,6 +67,9 @@ pub fn word_count(text: &str) -> usize {
     // Words without a letter or digit (`_`) are not counted.
     let s = text.as_bytes();
     let n = s.len();
+    if memchr::memchr(b'_', s).is_none() {
+        return ascii_word_count_without_underscores(s);
+    }
     let joined = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut count = 0;
     let mut i = 0;
@@ -99,6 +102,56 @@ pub fn word_count(text: &str) -> usize {
         count += usize::from(alnum);
     }
     count
+}
+
+/// Byte classes for [`ascii_word_count_without_underscores`].
+const LETTER: u8 = 1;
+const DIGIT: u8 = 2;
+/// Joins two letters (WB6/7).
+const MID_LETTER: u8 = 4;
+/// Joins two digits (WB11/12).
+const MID_DIGIT: u8 = 8;
+
+const WORD_CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() {
+            LETTER
+        } else if c.is_ascii_digit() {
+            DIGIT
+        } else {
+            match c {
+                b'.' | b'\'' => MID_LETTER | MID_DIGIT,
+                b':' => MID_LETTER,
+                b',' | b';' => MID_DIGIT,
+                _ => 0,
+            }
+        };
+        b += 1;
+    }
+    t
+};
+
+/// [`word_count`] for ASCII text without `_`, without branches: the runs of
+/// letters and digits, less the runs that a middle character joins to the
+/// one before.
+fn ascii_word_count_without_underscores(s: &[u8]) -> usize {
+    let word = LETTER | DIGIT;
+    let (mut starts, mut joins) = (0usize, 0usize);
+    // The classes of the two bytes before.
+    let (mut before, mut prev) = (0u8, 0u8);
+    for &b in s {
+        let c = WORD_CLASSES[b as usize];
+        starts += usize::from(c & word != 0 && prev & word == 0);
+        let letters = before & c & LETTER != 0 && prev & MID_LETTER != 0;
+        let digits = before & c & DIGIT != 0 && prev & MID_DIGIT != 0;
+        joins += usize::from(letters | digits);
+        before = prev;
+        prev = c;
+    }
+    starts - joins
 }
 
 /// Offsets after which a sentence ends, the last being the text's length.
