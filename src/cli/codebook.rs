@@ -104,7 +104,8 @@ fn check(ctx: &Ctx, file: Option<&PathBuf>) -> Result<ExitCode> {
             let (attrs, _) = corpus::resolve_attributes(&doc.path, &doc.front_matter, &sheets);
             let mut h = RuleHits::default();
             let (passages, _) = coding.code(&doc, &attrs, &mut h);
-            let codes = passages.iter().map(|p| p.code.clone()).collect();
+            let codes: BTreeSet<&str> = passages.iter().map(|p| p.code.as_str()).collect();
+            let codes = codes.into_iter().map(str::to_string).collect();
             (h, codes, attrs.keys().cloned().collect())
         })
         .collect();
