@@ -1200,6 +1200,40 @@ mod tests {
         (cb, doc)
     }
 
+    /// `rounds` transcripts of one turn each, words and separators drawn
+    /// with a fixed-seed generator.
+    fn random_turns(words: &[&str], seps: &[&str], seed: u64, rounds: usize) -> Vec<String> {
+        let mut state = seed;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        (0..rounds)
+            .map(|_| {
+                let mut text = String::from("Anna: ");
+                for _ in 0..(5 + next(40)) {
+                    text.push_str(words[next(words.len())]);
+                    text.push_str(seps[next(seps.len())]);
+                }
+                text.push('\n');
+                text
+            })
+            .collect()
+    }
+
+    /// Every match behind the passages, as (rule, start, end), sorted.
+    fn evidence_of(passages: &[CodedPassage]) -> Vec<(String, usize, usize)> {
+        let mut all: Vec<(String, usize, usize)> = passages
+            .iter()
+            .flat_map(|p| p.evidence.iter())
+            .map(|e| (e.rule.clone(), e.start, e.end))
+            .collect();
+        all.sort();
+        all
+    }
+
     const CB: &str = "c:\n  codes:\n    gov:\n      rules:\n        - terms: [revenue model, \"incentive*\"]\n          unless: [internal budget]\n        - regex: '(?i)forc(e|ed|ing) (the )?partners?'\n          respondent: true\n    risk:\n      rules:\n        - query: '\"operational risk\" OR hazard'\n          unit: sentence\n";
 
     #[test]
@@ -1351,29 +1385,14 @@ mod tests {
             "! ",
             "\u{301}",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
-        for round in 0..300 {
-            let mut text = String::from("Anna: ");
-            for _ in 0..(5 + next(40)) {
-                text.push_str(words[next(words.len())]);
-                text.push_str(seps[next(seps.len())]);
-            }
-            text.push('\n');
+        for (round, text) in random_turns(&words, &seps, 0x9e37_79b9_7f4a_7c15, 300)
+            .into_iter()
+            .enumerate()
+        {
             let (cb, d) = setup(&cb_text, &text);
             let m = Matcher::new(&cb, "english").unwrap();
             let got = m.code(&cb, &d, &BTreeMap::new(), &mut RuleHits::default());
-            let mut have: Vec<(String, usize, usize)> = got
-                .iter()
-                .flat_map(|p| p.evidence.iter())
-                .map(|e| (e.rule.clone(), e.start, e.end))
-                .collect();
-            have.sort();
+            let have = evidence_of(&got);
             let chars = CharMap::new(&d.text);
             let mut want = Vec::new();
             for (ri, rule) in cb.rules.iter().enumerate() {
@@ -1486,30 +1505,15 @@ mod tests {
             "_",
             "\u{301}",
         ];
-        let mut state = 0x1234_5678_9abc_def1_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
         let (cb, _) = setup(&cb_text, "Anna: x\n");
         let m = Matcher::new(&cb, "english").unwrap();
-        for round in 0..300 {
-            let mut text = String::from("Anna: ");
-            for _ in 0..(5 + next(40)) {
-                text.push_str(words[next(words.len())]);
-                text.push_str(seps[next(seps.len())]);
-            }
-            text.push('\n');
+        for (round, text) in random_turns(&words, &seps, 0x1234_5678_9abc_def1, 300)
+            .into_iter()
+            .enumerate()
+        {
             let (_, d) = setup(&cb_text, &text);
             let got = m.code(&cb, &d, &BTreeMap::new(), &mut RuleHits::default());
-            let mut have: Vec<(String, usize, usize)> = got
-                .iter()
-                .flat_map(|p| p.evidence.iter())
-                .map(|e| (e.rule.clone(), e.start, e.end))
-                .collect();
-            have.sort();
+            let have = evidence_of(&got);
             let norm = Normalised::new(&d.text);
             let nt = norm.text.as_str();
             let chars = CharMap::new(&d.text);

@@ -245,6 +245,26 @@ fn ascii_breaks(s: &[u8]) -> Vec<usize> {
 mod tests {
     use super::*;
 
+    /// `n` texts of up to `max_len` pieces drawn from `alphabet` with a
+    /// fixed-seed generator, so comparisons cover the pieces' interplay.
+    fn random_texts(alphabet: &[&str], max_len: u64, seed: u64, n: usize) -> Vec<String> {
+        let mut seed = seed;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        (0..n)
+            .map(|_| {
+                let len = next() % max_len;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
     fn reference(text: &str) -> Vec<(usize, &str)> {
         text.split_sentence_bound_indices().collect()
     }
@@ -273,18 +293,7 @@ mod tests {
             "a", "b", "Z", "Q", "7", ".", ".", "!", "?", " ", " ", "\t", "\n", "\r", "\r\n", "\"",
             "'", "(", ")", "]", ",", "-", ":", ";", "#", "_", "word", "Word", "e.g.", "3.5",
         ];
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..20_000 {
-            let len = (next() % 24) as usize;
-            let text: String = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
+        for text in random_texts(alphabet, 24, 0x9e37_79b9_7f4a_7c15, 20_000) {
             assert_eq!(sentences(&text), reference(&text), "{text:?}");
         }
     }
@@ -295,18 +304,7 @@ mod tests {
             "a", "Z", "7", "0", "_", ".", ":", "'", ",", ";", " ", "\n", "\r\n", "\"", "-", "#",
             "word", "it's", "3.5", "e.g.", "a_b", "__",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..20_000 {
-            let len = (next() % 20) as usize;
-            let text: String = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
+        for text in random_texts(alphabet, 20, 0x2545_f491_4f6c_dd1d, 20_000) {
             assert_eq!(word_count(&text), text.unicode_words().count(), "{text:?}");
         }
         assert_eq!(word_count("Ça va, l'été 2.5"), 4);
