@@ -24,6 +24,10 @@ const HELP: &str = r#"Query language:
                            --source auto|manual|CODER picks whose codings count
   ( ... )                  grouping;  AND binds tighter than OR
 
+Words are searched in what is said, not in speaker labels, and a phrase stays in
+one paragraph. With --unit document, each word or phrase matches the documents
+with a paragraph matching it, and AND / OR / NOT combine documents.
+
 Examples:
   qualdex search '"outcome based" AND (contract OR agreement)'
   qualdex search 'risk* respondent:true' --unit sentence
@@ -98,6 +102,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         crate::index::load_codebook(&study)?
     };
     let compiled = Compiler::new(&opened, &text)
+        .for_unit(kind)
         .with_codes(&codebook, crate::query::CodeSource::parse(&args.source))
         .compile(&node)?;
     let limit = if args.count || args.by.is_some() || args.limit == 0 {

@@ -127,6 +127,11 @@ impl Generation {
     fn forms(&self) -> PathBuf {
         self.dir.join("forms.tsv")
     }
+
+    /// Runs of documents with one path, per segment (see [`path_runs`]).
+    fn runs(&self) -> PathBuf {
+        self.dir.join("runs.tsv")
+    }
 }
 
 /// A small summary of what an index was built from, read before anything
@@ -700,6 +705,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         writer.commit().map_err(|e| tantivy_err(&e))?;
         writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
         write_forms(&generation, &index, &study.config.language)?;
+        write_runs(&generation, &index)?;
         save_records(&generation, &manifest, true, &inputs, &coding.codebook)?;
         if !reusable {
             let name = generation
@@ -738,6 +744,96 @@ fn write_forms(g: &Generation, index: &Index, language: &str) -> Result<(), Diag
     forms
         .write(&searcher, &g.forms())
         .map_err(|e| io_err(&g.forms(), e))
+}
+
+/// Writes the runs of documents with one path of every segment, one line
+/// per segment: its id, a tab, then `first,end,ordinal` per run.
+fn write_runs(g: &Generation, index: &Index) -> Result<(), Diagnostics> {
+    use std::fmt::Write;
+    let reader: IndexReader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e| tantivy_err(&e))?;
+    let mut out = String::new();
+    for r in reader.searcher().segment_readers() {
+        let runs = path_runs(r).map_err(|e| tantivy_err(&e))?;
+        out.push_str(&r.segment_id().uuid_string());
+        out.push('\t');
+        for (i, (first, end, ord)) in runs.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            let _ = write!(out, "{sep}{first},{end},{ord}");
+        }
+        out.push('\n');
+    }
+    crate::fsutil::write_atomic(&g.runs(), out.as_bytes()).map_err(|e| io_err(&g.runs(), e))
+}
+
+/// Runs of documents with one path in a segment: (first document, one past
+/// the last, path ordinal), in order.
+pub type PathRuns = std::sync::Arc<Vec<(u32, u32, u32)>>;
+
+/// The runs of a `runs.tsv`, by segment id; empty if missing or unreadable.
+fn read_runs(path: &Path) -> HashMap<String, PathRuns> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return HashMap::new();
+    };
+    let mut all = HashMap::new();
+    for line in text.lines() {
+        let Some((id, rest)) = line.split_once('\t') else {
+            continue;
+        };
+        let runs: Option<Vec<(u32, u32, u32)>> = rest
+            .split(' ')
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let mut p = r.split(',').map(|n| n.parse::<u32>().ok());
+                Some((p.next()??, p.next()??, p.next()??))
+            })
+            .collect();
+        if let Some(runs) = runs {
+            all.insert(id.to_string(), std::sync::Arc::new(runs));
+        }
+    }
+    all
+}
+
+/// The runs of consecutive index documents with the same path in a
+/// segment, as (first document, one past the last, path ordinal), in
+/// order: one pass over the `path` column.
+fn path_runs(reader: &tantivy::SegmentReader) -> tantivy::Result<Vec<(u32, u32, u32)>> {
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+    let mut extend = |doc: u32, ord: u64| {
+        let ord = ord as u32;
+        match runs.last_mut() {
+            Some(r) if r.1 == doc && r.2 == ord => r.1 = doc + 1,
+            _ => runs.push((doc, doc + 1, ord)),
+        }
+    };
+    if let Some(col) = reader.fast_fields().str("path")? {
+        let ords = col.ords();
+        let max = reader.max_doc();
+        if matches!(ords.index, tantivy::columnar::ColumnIndex::Full) {
+            // Every document has a path: decode the ordinals in blocks.
+            let mut block = vec![0u64; 4096];
+            let mut start = 0u32;
+            while start < max {
+                let n = block.len().min((max - start) as usize);
+                ords.values.get_range(u64::from(start), &mut block[..n]);
+                for (i, &ord) in block[..n].iter().enumerate() {
+                    extend(start + i as u32, ord);
+                }
+                start += n as u32;
+            }
+        } else {
+            for doc in 0..max {
+                if let Some(ord) = ords.first(doc) {
+                    extend(doc, ord);
+                }
+            }
+        }
+    }
+    Ok(runs)
 }
 
 /// Writes a generation's manifest (when `with_manifest`) and then its stamp.
@@ -908,8 +1004,10 @@ pub fn unit_documents(
     }
     if let Some(u) = document_unit {
         let mut td = base(u.start, u.end);
-        let text = &doc.text[u.byte_start..u.byte_end];
-        td.add_text(f.text, text);
+        // No words of its own: a document matches text when one of its
+        // paragraphs does (see `query::Compiler`), so its text is not
+        // indexed a second time.
+        td.add_text(f.dpath, &doc.path);
         td.add_text(f.ids, &u.id);
         td.add_text(f.kind, UnitKind::Document.as_str());
         td.add_text(f.respondent, "false");
@@ -988,6 +1086,9 @@ pub struct Opened {
     /// Indexed words by stem (read on first use).
     forms: std::sync::OnceLock<forms::Forms>,
     forms_path: PathBuf,
+    /// Runs of documents with one path, by segment id (read on first use).
+    runs: std::sync::OnceLock<HashMap<String, PathRuns>>,
+    runs_path: PathBuf,
     /// Document paths by fast-field ordinal, per segment (built on first use).
     paths: std::sync::Mutex<
         HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<std::sync::Arc<str>>>>,
@@ -1058,6 +1159,8 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
         forms: std::sync::OnceLock::new(),
         forms_path: g.forms(),
         paths: Default::default(),
+        runs: std::sync::OnceLock::new(),
+        runs_path: g.runs(),
     }))
 }
 
@@ -1121,6 +1224,19 @@ impl Opened {
             m.insert(id, table.clone());
         }
         Ok(table)
+    }
+
+    /// The runs of consecutive index documents with the same path in a
+    /// segment, as (first document, one past the last, path ordinal), in
+    /// order: from the generation's `runs.tsv` (written with the index;
+    /// segments never change), or by one pass over the `path` column of a
+    /// segment it does not list.
+    pub fn path_runs(&self, reader: &tantivy::SegmentReader) -> tantivy::Result<PathRuns> {
+        let stored = self.runs.get_or_init(|| read_runs(&self.runs_path));
+        if let Some(runs) = stored.get(&reader.segment_id().uuid_string()) {
+            return Ok(runs.clone());
+        }
+        Ok(std::sync::Arc::new(path_runs(reader)?))
     }
 
     /// The plain text of documents, fetched from the index (cached by the caller).

@@ -19,7 +19,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -35,6 +35,10 @@ pub struct Fields {
     pub kind: Field,
     /// Document path relative to the corpus root.
     pub path: Field,
+    /// The same, on the document unit only: text searches of whole
+    /// documents resolve to the paths of documents with a matching
+    /// paragraph, and find their document unit by this one-posting term.
+    pub dpath: Field,
     /// Case name (lowercased in the index, original stored in the manifest).
     pub case: Field,
     /// Speaker label.
@@ -104,6 +108,7 @@ pub fn build() -> (Schema, Fields) {
         ids: b.add_text_field("ids", STORED),
         kind: b.add_text_field("kind", STRING),
         path: b.add_text_field("path", STRING | FAST),
+        dpath: b.add_text_field("dpath", STRING),
         case: b.add_text_field("case", kw(false)),
         speaker: b.add_text_field("speaker", kw(true)),
         respondent: b.add_text_field("respondent", STRING | STORED),
@@ -139,6 +144,7 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         ids: f("ids")?,
         kind: f("kind")?,
         path: f("path")?,
+        dpath: f("dpath")?,
         case: f("case")?,
         speaker: f("speaker")?,
         respondent: f("respondent")?,

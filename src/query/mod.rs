@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RegexQuery,
-    TermQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
@@ -91,6 +91,8 @@ pub struct Compiler<'a> {
     attributes: BTreeSet<String>,
     stem: TextAnalyzer,
     exact: TextAnalyzer,
+    /// Text leaves match whole documents (see [`Compiler::for_unit`]).
+    whole_documents: bool,
 }
 
 impl<'a> Compiler<'a> {
@@ -104,7 +106,37 @@ impl<'a> Compiler<'a> {
             attributes: opened.attribute_names(),
             stem: schema::stem_analyzer(&opened.language),
             exact: schema::exact_analyzer(),
+            whole_documents: false,
         }
+    }
+
+    /// Compiles for units of `kind`. Whole documents have no words of their
+    /// own in the index: a text leaf matches a document when one of its
+    /// paragraphs matches it (so speaker labels are not searched as words,
+    /// and a phrase does not run from one paragraph into the next, as in
+    /// every other unit); the boolean structure is then applied to documents.
+    #[must_use]
+    pub fn for_unit(mut self, kind: UnitKind) -> Self {
+        self.whole_documents = kind == UnitKind::Document;
+        self
+    }
+
+    /// A text leaf's query, for whole documents when compiling for them.
+    fn text_leaf(&mut self, stemmed: bool, leaf: &Leaf) -> Result<Box<dyn Query>, Diagnostic> {
+        let f = self.opened.fields.clone();
+        let q = self.words_query(f.text, stemmed, leaf)?;
+        if !self.whole_documents {
+            return Ok(q);
+        }
+        let paragraphs = BooleanQuery::new(vec![
+            (Occur::Must, q),
+            (Occur::Must, self.term(f.kind, UnitKind::Paragraph.as_str())),
+        ]);
+        let paths = matching_paths(self.opened, &paragraphs)
+            .map_err(|e| Diagnostic::error(format!("search failed: {e}")))?;
+        Ok(Box::new(TermSetQuery::new(
+            paths.iter().map(|p| Term::from_field_text(f.dpath, p)),
+        )))
     }
 
     /// Lets `code:` filters resolve ids against a codebook.
@@ -312,12 +344,12 @@ impl<'a> Compiler<'a> {
     fn leaf(&mut self, leaf: &Leaf) -> Result<Box<dyn Query>, Diagnostic> {
         let f = self.opened.fields.clone();
         let Some(field) = leaf.field.as_deref() else {
-            return self.words_query(f.text, !leaf.phrase && !leaf.prefix, leaf);
+            return self.text_leaf(!leaf.phrase && !leaf.prefix, leaf);
         };
         let name = crate::corpus::frontmatter::normalise_name(field);
         match name.as_str() {
-            "text" => self.words_query(f.text, !leaf.phrase && !leaf.prefix, leaf),
-            "exact" => self.words_query(f.text, false, leaf),
+            "text" => self.text_leaf(!leaf.phrase && !leaf.prefix, leaf),
+            "exact" => self.text_leaf(false, leaf),
             "case" => self.keyword_query(f.case, leaf),
             "speaker" => self.keyword_query(f.speaker, leaf),
             "path" => {
@@ -811,6 +843,46 @@ impl StrCache {
                 .clone(),
         )
     }
+}
+
+/// The distinct paths of the documents with a match of `query`, in order.
+///
+/// After a match the search jumps past the rest of the run of index
+/// documents with the same path (a transcript's documents mostly sit
+/// together in a segment; see [`Opened::path_runs`]), so a common word
+/// costs a few steps per transcript, not one per paragraph.
+fn matching_paths(opened: &Opened, query: &dyn Query) -> tantivy::Result<Vec<std::sync::Arc<str>>> {
+    use tantivy::query::EnableScoring;
+    use tantivy::{DocSet, TERMINATED};
+    let searcher = opened.reader.searcher();
+    let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher))?;
+    let mut out = Vec::new();
+    for reader in searcher.segment_readers() {
+        let runs = opened.path_runs(reader)?;
+        let paths = opened.segment_paths(reader)?;
+        let alive = reader.alive_bitset();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if !alive.is_none_or(|a| a.is_alive(doc)) {
+                doc = scorer.advance();
+                continue;
+            }
+            // The run holding `doc`: the last one starting at or before it.
+            let i = runs.partition_point(|r| r.0 <= doc).saturating_sub(1);
+            let Some(&(_, end, ord)) = runs.get(i).filter(|r| r.0 <= doc && doc < r.1) else {
+                doc = scorer.advance();
+                continue;
+            };
+            if let Some(p) = paths.get(ord as usize) {
+                out.push(p.clone());
+            }
+            doc = scorer.seek(end);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// A document's path, from its `path` ordinal and the segment's path table.

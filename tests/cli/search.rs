@@ -255,3 +255,133 @@ fn unquoted_words_find_every_form_even_after_updates_and_without_the_forms_table
     std::fs::remove_file(&forms).unwrap();
     assert_eq!(texts("incentive"), all);
 }
+
+/// Whole documents have no words of their own in the index: a text leaf
+/// matches a document when one of its paragraphs does, and AND, OR and NOT
+/// then combine documents. So the words of two paragraphs meet in their
+/// document, speaker labels are not words of it, and a phrase does not run
+/// from one paragraph into the next.
+#[test]
+fn documents_match_text_through_their_paragraphs() {
+    let s = crate::support::TestStudy::new();
+    s.write(
+        "corpus/a/one.md",
+        "Ana: The budget was tight.\n\nPartners left early.\n\nModerator: Thanks.\n",
+    );
+    s.write("corpus/b/two.md", "Ana: Budget partners agreed.\n");
+    s.write("corpus/c/three.md", "Ana: Nothing here.\n");
+    let docs = |q: &str| -> Vec<String> {
+        s.hits(q, &["--unit", "document"])
+            .iter()
+            .map(|h| h["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(docs("budget AND partners"), ["a/one.md", "b/two.md"]);
+    let paragraphs = s.hits("budget AND partners", &["--unit", "paragraph"]);
+    assert_eq!(paragraphs.len(), 1);
+    assert_eq!(paragraphs[0]["path"], "b/two.md");
+    // Unquoted words are stemmed, as in every unit.
+    assert_eq!(docs("partner"), ["a/one.md", "b/two.md"]);
+    assert_eq!(docs("NOT budget"), ["c/three.md"]);
+    assert_eq!(
+        docs("budget OR nothing"),
+        ["a/one.md", "b/two.md", "c/three.md"]
+    );
+    assert_eq!(docs("budget AND NOT agreed"), ["a/one.md"]);
+    // The phrase would straddle the paragraph break of a/one.md.
+    assert!(docs("\"tight partners\"").is_empty());
+    assert_eq!(docs("\"budget partners\""), ["b/two.md"]);
+    // `Moderator` is only a speaker label.
+    assert!(docs("moderator").is_empty());
+    assert_eq!(docs("case:a AND budget"), ["a/one.md"]);
+    let count = s.ok(&["search", "budget", "--unit", "document", "--count"]);
+    assert_eq!(count.trim(), "2");
+    // Each hit is the whole body, sliced from the document's text.
+    let hit = &s.hits("tight", &["--unit", "document"])[0];
+    let text = String::from_utf8(s.read("corpus/a/one.md")).unwrap();
+    let body = crate::support::slice_chars(
+        &text,
+        hit["start"].as_u64().unwrap() as usize,
+        hit["end"].as_u64().unwrap() as usize,
+    );
+    assert!(
+        body.contains("The budget was tight.") && body.ends_with("Thanks."),
+        "{body}"
+    );
+}
+
+/// Searching whole documents jumps, after a match, past the run of index
+/// documents with the same path (runs recorded per segment in `runs.tsv`).
+/// Checked after a first index, after edits, deletions and additions
+/// (deleted documents, several segments), after a rebuild and without the
+/// runs file: a single word or phrase matches exactly the documents of its
+/// paragraph matches.
+#[test]
+fn whole_documents_match_the_documents_of_their_paragraph_matches() {
+    let s = crate::support::TestStudy::new();
+    let words = ["alpha", "beta", "gamma", "delta", "omega", "sigma"];
+    let mut state = 0x2545_f491_u64;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 33) % n as u64) as usize
+    };
+    let mut transcript = |lead: &str| {
+        let mut t = String::new();
+        for turn in 0..(2 + next(5)) {
+            let who = if turn % 2 == 0 { "Interviewer" } else { "Ana" };
+            t.push_str(&format!("{who}: {lead}"));
+            for _ in 0..(3 + next(6)) {
+                t.push(' ');
+                t.push_str(words[next(words.len())]);
+            }
+            t.push_str(".\n\n");
+        }
+        t
+    };
+    for i in 0..40 {
+        s.write(
+            &format!("corpus/c{}/t{i:02}.md", i % 4),
+            transcript("Well,"),
+        );
+    }
+    let check = |when: &str| {
+        for q in words
+            .iter()
+            .map(|w| w.to_string())
+            .chain(["\"alpha beta\"".into()])
+        {
+            let docs: Vec<String> = s
+                .hits(&q, &["--unit", "document"])
+                .iter()
+                .map(|h| h["path"].as_str().unwrap().to_string())
+                .collect();
+            let mut want: Vec<String> = s
+                .hits(&q, &["--unit", "paragraph"])
+                .iter()
+                .map(|h| h["path"].as_str().unwrap().to_string())
+                .collect();
+            want.dedup();
+            assert_eq!(docs, want, "{when}: {q}");
+        }
+    };
+    check("first index");
+    for i in (0..40).step_by(3) {
+        s.write(&format!("corpus/c{}/t{i:02}.md", i % 4), transcript("So,"));
+    }
+    std::fs::remove_file(s.path().join("corpus/c1/t01.md")).unwrap();
+    std::fs::remove_file(s.path().join("corpus/c2/t02.md")).unwrap();
+    for i in 40..44 {
+        s.write(&format!("corpus/c{}/t{i:02}.md", i % 4), transcript("Then"));
+    }
+    check("after edits");
+    s.ok(&["index", "--rebuild"]);
+    check("after a rebuild");
+    let runs = live_generation(&s).join("runs.tsv");
+    assert!(runs.is_file());
+    std::fs::remove_file(&runs).unwrap();
+    check("without the runs file");
+    std::fs::write(&runs, "not a segment\t1,2,3\n").unwrap();
+    check("with a runs file for other segments");
+}
