@@ -704,8 +704,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         let _ = std::fs::remove_file(generation.stamp());
         writer.commit().map_err(|e| tantivy_err(&e))?;
         writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
-        write_forms(&generation, &index, &study.config.language)?;
-        write_runs(&generation, &index)?;
+        write_caches(&generation, &index, &study.config.language)?;
         save_records(&generation, &manifest, true, &inputs, &coding.codebook)?;
         if !reusable {
             let name = generation
@@ -731,32 +730,38 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
 }
 
 /// Writes the table of word forms for the index as committed.
-fn write_forms(g: &Generation, index: &Index, language: &str) -> Result<(), Diagnostics> {
-    let reader = index
+fn write_forms(
+    g: &Generation,
+    searcher: &tantivy::Searcher,
+    text: tantivy::schema::Field,
+    language: &str,
+) -> Result<(), Diagnostics> {
+    let forms = forms::Forms::build(searcher, text, language).map_err(|e| tantivy_err(&e))?;
+    forms
+        .write(searcher, &g.forms())
+        .map_err(|e| io_err(&g.forms(), e))
+}
+
+/// Writes the caches kept beside a committed index (word forms, runs of
+/// paths), from one view of it.
+fn write_caches(g: &Generation, index: &Index, language: &str) -> Result<(), Diagnostics> {
+    let reader: IndexReader = index
         .reader_builder()
         .reload_policy(tantivy::ReloadPolicy::Manual)
         .try_into()
         .map_err(|e| tantivy_err(&e))?;
     let searcher = reader.searcher();
     let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
-    let forms =
-        forms::Forms::build(&searcher, fields.text, language).map_err(|e| tantivy_err(&e))?;
-    forms
-        .write(&searcher, &g.forms())
-        .map_err(|e| io_err(&g.forms(), e))
+    write_forms(g, &searcher, fields.text, language)?;
+    write_runs(g, &searcher)
 }
 
 /// Writes the runs of documents with one path of every segment, one line
 /// per segment: its id, a tab, then `first,end,ordinal` per run.
-fn write_runs(g: &Generation, index: &Index) -> Result<(), Diagnostics> {
+fn write_runs(g: &Generation, searcher: &tantivy::Searcher) -> Result<(), Diagnostics> {
     use std::fmt::Write;
-    let reader: IndexReader = index
-        .reader_builder()
-        .reload_policy(tantivy::ReloadPolicy::Manual)
-        .try_into()
-        .map_err(|e| tantivy_err(&e))?;
     let mut out = String::new();
-    for r in reader.searcher().segment_readers() {
+    for r in searcher.segment_readers() {
         let runs = path_runs(r).map_err(|e| tantivy_err(&e))?;
         out.push_str(&r.segment_id().uuid_string());
         out.push('\t');
