@@ -101,10 +101,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     } else {
         crate::index::load_codebook(&study)?
     };
-    let compiled = Compiler::new(&opened, &text)
+    let search = Compiler::new(&opened, &text)
         .for_unit(kind)
         .with_codes(&codebook, crate::query::CodeSource::parse(&args.source))
-        .compile(&node)?;
+        .compile_search(&node, kind)?;
     let limit = if args.count || args.by.is_some() || args.limit == 0 {
         None
     } else {
@@ -117,7 +117,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     };
     let mut out = super::common::stdout();
     if args.count {
-        let n = query::count(&opened, compiled, kind)?;
+        let n = search.count(&opened)?;
         writeln!(out, "{n}")?;
         out.flush()?;
         return Ok(if n > 0 {
@@ -126,7 +126,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             ExitCode::from(1)
         });
     }
-    let results = query::run(&opened, compiled, kind, limit)?;
+    let results = search.run(&opened, limit)?;
     if args.count {
         writeln!(out, "{}", results.total)?;
     } else if let Some(by) = &args.by {

@@ -56,6 +56,39 @@ pub fn sentences(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// For each byte offset in `offsets` (ascending, on character boundaries),
+/// the number of tokens of the index's word tokenizer (runs of
+/// alphanumeric characters) that start before it: the index position of
+/// the first word at or after that offset.
+pub fn token_starts(text: &str, offsets: &[usize]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(offsets.len());
+    let mut tokens = 0u32;
+    let mut inside = false;
+    let mut next = offsets.iter().copied().peekable();
+    let mut record = |at: usize, tokens: u32, out: &mut Vec<u32>| {
+        while next.next_if(|&o| o <= at).is_some() {
+            out.push(tokens);
+        }
+    };
+    if text.is_ascii() {
+        for (i, b) in text.bytes().enumerate() {
+            record(i, tokens, &mut out);
+            let word = b.is_ascii_alphanumeric();
+            tokens += u32::from(word && !inside);
+            inside = word;
+        }
+    } else {
+        for (i, c) in text.char_indices() {
+            record(i, tokens, &mut out);
+            let word = c.is_alphanumeric();
+            tokens += u32::from(word && !inside);
+            inside = word;
+        }
+    }
+    record(usize::MAX, tokens, &mut out);
+    out
+}
+
 /// The number of words in `text`, as `unicode_words().count()` gives it.
 pub fn word_count(text: &str) -> usize {
     if !text.is_ascii() {
@@ -267,6 +300,39 @@ mod tests {
 
     fn reference(text: &str) -> Vec<(usize, &str)> {
         text.split_sentence_bound_indices().collect()
+    }
+
+    #[test]
+    fn token_starts_are_the_positions_the_index_gives() {
+        use tantivy::tokenizer::{SimpleTokenizer, TokenStream, Tokenizer};
+        let alphabet: &[&str] = &[
+            "a", "Z", "7", "é", "ß", "中", "٣", ".", " ", "\n", "-", "'", "_", "word", "😀", "ǅ",
+        ];
+        for text in random_texts(alphabet, 30, 0x2545_f491_4f6c_dd1d, 5_000) {
+            // Every character boundary, as the offsets to ask about.
+            let offsets: Vec<usize> = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([text.len()])
+                .collect();
+            let mut starts = Vec::new();
+            let mut tok = SimpleTokenizer::default();
+            let mut stream = tok.token_stream(&text);
+            while stream.advance() {
+                let t = stream.token();
+                starts.push((t.offset_from, t.position as u32));
+            }
+            let expected: Vec<u32> = offsets
+                .iter()
+                .map(|&o| starts.iter().filter(|(from, _)| *from < o).count() as u32)
+                .collect();
+            assert_eq!(token_starts(&text, &offsets), expected, "{text:?}");
+            // And a token starting at an offset has exactly that position.
+            for (from, pos) in &starts {
+                let i = offsets.iter().position(|o| o == from).expect("a boundary");
+                assert_eq!(token_starts(&text, &offsets)[i], *pos, "{text:?}");
+            }
+        }
     }
 
     #[test]

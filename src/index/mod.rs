@@ -946,11 +946,23 @@ pub fn unit_documents(
 ) -> Vec<TantivyDocument> {
     let mut spans: BTreeMap<(usize, usize), Vec<&corpus::Unit>> = BTreeMap::new();
     let mut document_unit = None;
+    // Each paragraph's sentences, which follow it among the units.
+    let mut sentences: HashMap<usize, Vec<&corpus::Unit>> = HashMap::new();
+    let mut paragraph = None;
     for u in &doc.units {
-        if u.kind == UnitKind::Document {
-            document_unit = Some(u);
-        } else {
-            spans.entry((u.byte_start, u.byte_end)).or_default().push(u);
+        match u.kind {
+            UnitKind::Document => document_unit = Some(u),
+            UnitKind::Sentence => {
+                if let Some(p) = paragraph {
+                    sentences.entry(p).or_default().push(u);
+                }
+            }
+            kind => {
+                if kind == UnitKind::Paragraph {
+                    paragraph = Some(u.byte_start);
+                }
+                spans.entry((u.byte_start, u.byte_end)).or_default().push(u);
+            }
         }
     }
     let attr_obj: BTreeMap<String, OwnedValue> = attrs
@@ -1003,6 +1015,9 @@ pub fn unit_documents(
         td.add_u64(f.turn, u.turn.map_or(0, |t| t as u64 + 1));
         if let Some(ts) = &u.timestamp {
             td.add_text(f.timestamp, ts);
+        }
+        if let Some(p) = units.iter().find(|v| v.kind == UnitKind::Paragraph) {
+            add_sentences(&mut td, f, text, p, sentences.get(&p.byte_start));
         }
         add_codes(&mut td, u.byte_start, u.byte_end);
         out.push(td);
@@ -1069,6 +1084,37 @@ pub fn unit_documents(
         out.push(td);
     }
     out
+}
+
+/// Records a paragraph's sentences: their spans, the word position each
+/// starts at, and the number of the first.
+fn add_sentences(
+    td: &mut TantivyDocument,
+    f: &Fields,
+    text: &str,
+    paragraph: &corpus::Unit,
+    sentences: Option<&Vec<&corpus::Unit>>,
+) {
+    let Some(sentences) = sentences.filter(|s| !s.is_empty()) else {
+        return;
+    };
+    let offsets: Vec<usize> = sentences
+        .iter()
+        .map(|s| s.byte_start - paragraph.byte_start)
+        .collect();
+    let first = sentences[0]
+        .id
+        .strip_prefix('s')
+        .and_then(|n| n.parse().ok());
+    td.add_u64(f.sent0, first.unwrap_or(0));
+    for (s, tok) in sentences
+        .iter()
+        .zip(corpus::segment::token_starts(text, &offsets))
+    {
+        td.add_u64(f.sspan, s.start as u64);
+        td.add_u64(f.sspan, s.end as u64);
+        td.add_u64(f.stok, u64::from(tok));
+    }
 }
 
 /// An opened index, ready for queries.

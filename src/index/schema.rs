@@ -3,6 +3,9 @@
 //! One tantivy document per distinct span of text: a paragraph that is also a
 //! whole turn (the common case in interviews) is indexed once and carries both
 //! kinds and both ids, which keeps the index small and indexing fast.
+//! Sentences are not documents: a paragraph records where its sentences
+//! start and end and at which word position, and sentence searches are
+//! answered from the paragraph's postings (`query::sentences`).
 //! `text` keeps each word once, lowercased, with its position: phrases and
 //! prefixes match it directly, and unquoted words are stemmed at search time
 //! and matched against every indexed form with that stem ([`super::forms`]),
@@ -19,7 +22,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -57,6 +60,15 @@ pub struct Fields {
     pub timestamp: Field,
     /// The words, lowercased, with positions.
     pub text: Field,
+    /// On paragraphs: each sentence's start and end, in characters, in
+    /// order (sentences are not documents of their own; see
+    /// `query::sentences`).
+    pub sspan: Field,
+    /// On paragraphs: the position in `text` of each sentence's first word.
+    pub stok: Field,
+    /// On paragraphs: the number of the paragraph's first sentence in its
+    /// document (1-based).
+    pub sent0: Field,
     /// The document's plain text (stored on the document unit only).
     pub body: Field,
     /// Codes (with their ancestors) of passages overlapping this span.
@@ -125,6 +137,9 @@ pub fn build() -> (Schema, Fields) {
         turn: b.add_u64_field("turn", FAST),
         timestamp: b.add_text_field("timestamp", STORED),
         text: b.add_text_field("text", positions(EXACT)),
+        sspan: b.add_u64_field("sspan", FAST),
+        stok: b.add_u64_field("stok", FAST),
+        sent0: b.add_u64_field("sent0", FAST),
         body: b.add_text_field("body", STORED),
         code: b.add_text_field("code", STRING),
         code_src: b.add_text_field("code_src", STRING),
@@ -154,6 +169,9 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         turn: f("turn")?,
         timestamp: f("timestamp")?,
         text: f("text")?,
+        sspan: f("sspan")?,
+        stok: f("stok")?,
+        sent0: f("sent0")?,
         body: f("body")?,
         code: f("code")?,
         code_src: f("code_src")?,

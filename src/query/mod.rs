@@ -6,6 +6,7 @@
 //! hits is the caller's job.
 
 pub mod parse;
+pub mod sentences;
 
 use std::collections::BTreeSet;
 
@@ -379,24 +380,10 @@ impl<'a> Compiler<'a> {
                     "write `respondent:true` for respondents' words".into(),
                 )),
             },
-            "code" => {
-                let Some(cb) = self.codebook.filter(|c| !c.codes.is_empty()) else {
-                    return Err(self.located(
-                        leaf.field_span,
-                        "`code:` needs a codebook".into(),
-                        "list codebook files under `codebooks:` in qualdex.yaml".into(),
-                    ));
-                };
-                let resolved = cb
-                    .resolve(&leaf.value)
-                    .map_err(|d| self.located(leaf.span, d.message, d.help.unwrap_or_default()))?;
-                let (with_source, term) = self.source.term(&resolved.path);
-                let field = if with_source { f.code_src } else { f.code };
-                Ok(Box::new(TermQuery::new(
-                    Term::from_field_text(field, &term),
-                    IndexRecordOption::Basic,
-                )))
-            }
+            "code" => Ok(Box::new(TermQuery::new(
+                self.code_term(leaf)?,
+                IndexRecordOption::Basic,
+            ))),
             _ if self.attributes.contains(&name) => {
                 let values: Vec<String> = if leaf.prefix {
                     let p = schema::keyword(&leaf.value);
@@ -442,11 +429,155 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// The `code` or `code_src` term of a `code:` leaf.
+    fn code_term(&self, leaf: &Leaf) -> Result<Term, Diagnostic> {
+        let f = &self.opened.fields;
+        let Some(cb) = self.codebook.filter(|c| !c.codes.is_empty()) else {
+            return Err(self.located(
+                leaf.field_span,
+                "`code:` needs a codebook".into(),
+                "list codebook files under `codebooks:` in qualdex.yaml".into(),
+            ));
+        };
+        let resolved = cb
+            .resolve(&leaf.value)
+            .map_err(|d| self.located(leaf.span, d.message, d.help.unwrap_or_default()))?;
+        let (with_source, term) = self.source.term(&resolved.path);
+        let field = if with_source { f.code_src } else { f.code };
+        Ok(Term::from_field_text(field, &term))
+    }
+
+    /// Compiles a tree to search units of `kind`.
+    pub fn compile_search(&mut self, node: &Node, kind: UnitKind) -> Result<Search, Diagnostics> {
+        if kind == UnitKind::Sentence {
+            return Ok(Search::Sentences(self.compile_sentences(node)?));
+        }
+        Ok(Search::Units(self.compile(node)?, kind))
+    }
+
+    /// Compiles a tree for sentences, which are answered from their
+    /// paragraphs (see [`sentences`]).
+    pub fn compile_sentences(&mut self, node: &Node) -> Result<sentences::Plan, Diagnostics> {
+        let mut problems = Vec::new();
+        let tree = self.sentence_node(node, &mut problems);
+        if !problems.is_empty() {
+            return Err(Diagnostics(problems));
+        }
+        let relaxed = match without_negations(node) {
+            Some(n) => Some(self.compile(&n)?),
+            None => None,
+        };
+        Ok(sentences::Plan::new(self.opened, tree, relaxed))
+    }
+
+    fn sentence_node(&mut self, node: &Node, problems: &mut Vec<Diagnostic>) -> sentences::Node {
+        match node {
+            Node::And(c) => {
+                sentences::Node::And(c.iter().map(|n| self.sentence_node(n, problems)).collect())
+            }
+            Node::Or(c) => {
+                sentences::Node::Or(c.iter().map(|n| self.sentence_node(n, problems)).collect())
+            }
+            Node::Not(n) => sentences::Node::Not(Box::new(self.sentence_node(n, problems))),
+            Node::Leaf(leaf) => match self.sentence_leaf(leaf) {
+                Ok(n) => n,
+                Err(d) => {
+                    problems.push(d);
+                    sentences::Node::Nothing
+                }
+            },
+        }
+    }
+
+    fn sentence_leaf(&mut self, leaf: &Leaf) -> Result<sentences::Node, Diagnostic> {
+        let name = leaf
+            .field
+            .as_deref()
+            .map(crate::corpus::frontmatter::normalise_name);
+        match name.as_deref() {
+            None | Some("text") => self.sentence_words(!leaf.phrase && !leaf.prefix, leaf),
+            Some("exact") => self.sentence_words(false, leaf),
+            Some("code") => Ok(sentences::Node::Code(self.code_term(leaf)?)),
+            Some(_) => Ok(sentences::Node::Whole(self.leaf(leaf)?)),
+        }
+    }
+
+    /// Words as slots of indexed forms, as [`Compiler::words_query`]
+    /// searches them.
+    fn sentence_words(
+        &mut self,
+        stemmed: bool,
+        leaf: &Leaf,
+    ) -> Result<sentences::Node, Diagnostic> {
+        use sentences::Slot;
+        let field = self.opened.fields.text;
+        let analyzer = if stemmed {
+            &mut self.stem
+        } else {
+            &mut self.exact
+        };
+        let toks = Self::tokens(analyzer, &leaf.value);
+        if toks.is_empty() {
+            return Err(self.located(
+                leaf.span,
+                format!("`{}` has no searchable words", leaf.value),
+                "search for letters or digits; punctuation is not indexed".into(),
+            ));
+        }
+        let term = |w: &str| Term::from_field_text(field, w);
+        let mut slots = Vec::with_capacity(toks.len());
+        if stemmed {
+            for stem in &toks {
+                let forms = self.opened.word_forms(stem);
+                if forms.is_empty() {
+                    return Ok(sentences::Node::Nothing);
+                }
+                slots.push(Slot::Terms(forms.iter().map(|w| term(w)).collect()));
+            }
+        } else {
+            slots.extend(toks.iter().map(|t| Slot::Terms(vec![term(t)])));
+            if leaf.prefix {
+                let last = slots.len() - 1;
+                slots[last] = Slot::Prefix {
+                    prefix: toks[last].clone(),
+                    // As `PhrasePrefixQuery` is given in `words_query`.
+                    max: if last == 0 { usize::MAX } else { 200 },
+                };
+            }
+        }
+        Ok(sentences::Node::Words {
+            slots,
+            slop: if leaf.prefix { 0 } else { leaf.slop },
+        })
+    }
+
     fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
         Box::new(TermQuery::new(
             Term::from_field_text(field, value),
             IndexRecordOption::Basic,
         ))
+    }
+}
+
+/// The tree with its negations dropped: every unit matching the tree
+/// matches it (`None`: it matches everything).
+fn without_negations(node: &Node) -> Option<Node> {
+    match node {
+        Node::Leaf(_) => Some(node.clone()),
+        Node::Not(_) => None,
+        Node::And(c) => {
+            let mut kept: Vec<Node> = c.iter().filter_map(without_negations).collect();
+            match kept.len() {
+                0 => None,
+                1 => kept.pop(),
+                _ => Some(Node::And(kept)),
+            }
+        }
+        Node::Or(c) => c
+            .iter()
+            .map(without_negations)
+            .collect::<Option<Vec<Node>>>()
+            .map(Node::Or),
     }
 }
 
@@ -561,6 +692,32 @@ pub struct Results {
     pub hits: Vec<Hit>,
     /// Every matching (path) with its hit count, for `--by` counts.
     pub per_path: std::collections::BTreeMap<String, usize>,
+}
+
+/// A compiled search.
+pub enum Search {
+    /// Index documents of one kind.
+    Units(Box<dyn Query>, UnitKind),
+    /// Sentences, found in their paragraphs.
+    Sentences(sentences::Plan),
+}
+
+impl Search {
+    /// The number of matching units.
+    pub fn count(self, opened: &Opened) -> Result<usize, Diagnostics> {
+        match self {
+            Search::Units(q, kind) => count(opened, q, kind),
+            Search::Sentences(plan) => sentences::count(opened, &plan),
+        }
+    }
+
+    /// The total, counts per document and the first `limit` hits.
+    pub fn run(self, opened: &Opened, limit: Option<usize>) -> Result<Results, Diagnostics> {
+        match self {
+            Search::Units(q, kind) => run(opened, q, kind, limit),
+            Search::Sentences(plan) => sentences::run(opened, &plan, limit),
+        }
+    }
 }
 
 /// Runs a compiled query restricted to one unit kind.
@@ -886,7 +1043,7 @@ fn matching_paths(opened: &Opened, query: &dyn Query) -> tantivy::Result<Vec<std
 }
 
 /// A document's path, from its `path` ordinal and the segment's path table.
-fn path_of(
+pub(crate) fn path_of(
     col: Option<&tantivy::columnar::StrColumn>,
     paths: &[std::sync::Arc<str>],
     doc: DocId,
@@ -1022,7 +1179,8 @@ pub fn passage_rows(
 }
 
 /// The units of one kind matching a compiled query, as (path, start, end),
-/// in document order; reads only fast fields.
+/// in document order; reads only fast fields. Sentences are answered from
+/// their paragraphs when the query is a code's ([`code_query`]).
 pub fn unit_set(
     opened: &Opened,
     query: Box<dyn Query>,
@@ -1039,9 +1197,17 @@ pub fn unit_set(
             )),
         ),
     ]);
+    unit_spans(opened, &q)
+}
+
+/// The documents matching a query, as (path, start, end), in document order.
+pub(crate) fn unit_spans(
+    opened: &Opened,
+    q: &dyn Query,
+) -> Result<Vec<(std::sync::Arc<str>, u64, u64)>, Diagnostics> {
     let searcher = opened.reader.searcher();
     let matches = searcher
-        .search(&q, &OrderCollector { opened })
+        .search(q, &OrderCollector { opened })
         .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
     Ok(matches
         .into_iter()
@@ -1049,16 +1215,35 @@ pub fn unit_set(
         .collect())
 }
 
-/// A term query on a code under a source.
-pub fn code_query(opened: &Opened, path: &str, source: &CodeSource) -> Box<dyn Query> {
+/// The units of one kind overlapping a passage of a code under a source,
+/// as (path, start, end), in document order.
+pub fn code_units(
+    opened: &Opened,
+    path: &str,
+    source: &CodeSource,
+    kind: UnitKind,
+) -> Result<Vec<(std::sync::Arc<str>, u64, u64)>, Diagnostics> {
+    if kind == UnitKind::Sentence {
+        let plan = sentences::Plan::code(opened, code_term(opened, path, source));
+        return sentences::spans(opened, &plan);
+    }
+    unit_set(opened, code_query(opened, path, source), kind.as_str())
+}
+
+fn code_term(opened: &Opened, path: &str, source: &CodeSource) -> Term {
     let (with_source, term) = source.term(path);
     let field = if with_source {
         opened.fields.code_src
     } else {
         opened.fields.code
     };
+    Term::from_field_text(field, &term)
+}
+
+/// A term query on a code under a source.
+pub fn code_query(opened: &Opened, path: &str, source: &CodeSource) -> Box<dyn Query> {
     Box::new(TermQuery::new(
-        Term::from_field_text(field, &term),
+        code_term(opened, path, source),
         IndexRecordOption::Basic,
     ))
 }

@@ -71,11 +71,7 @@ pub fn build(
     let mut sets: BTreeMap<&str, Vec<Unit>> = BTreeMap::new();
     for c in row_codes.iter().chain(&col_codes) {
         if !sets.contains_key(c.as_str()) {
-            let units = query::unit_set(
-                opened,
-                query::code_query(opened, c, source),
-                within.as_str(),
-            )?;
+            let units = query::code_units(opened, c, source, within)?;
             let mut units = units;
             units.sort_unstable();
             units.dedup();

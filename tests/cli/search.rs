@@ -1,5 +1,7 @@
 //! The search language, filters, units and output formats.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::ingest::mixed_study;
@@ -384,4 +386,220 @@ fn whole_documents_match_the_documents_of_their_paragraph_matches() {
     check("without the runs file");
     std::fs::write(&runs, "not a segment\t1,2,3\n").unwrap();
     check("with a runs file for other segments");
+}
+
+/// Lowercased runs of letters and digits, as the index reads words.
+fn word_list(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The test's own reading of a sentence search: which sentences a query
+/// matches, from each sentence's words.
+#[derive(Debug, Clone)]
+enum Want {
+    Word(String),
+    Prefix(String),
+    Phrase(Vec<String>),
+    And(Box<Want>, Box<Want>),
+    Or(Box<Want>, Box<Want>),
+    AndNot(Box<Want>, Box<Want>),
+    Not(Box<Want>),
+}
+
+impl Want {
+    fn query(&self) -> String {
+        match self {
+            Want::Word(w) => format!("\"{w}\""),
+            Want::Prefix(p) => format!("{p}*"),
+            Want::Phrase(ws) => format!("\"{}\"", ws.join(" ")),
+            Want::And(a, b) => format!("({} AND {})", a.query(), b.query()),
+            Want::Or(a, b) => format!("({} OR {})", a.query(), b.query()),
+            Want::AndNot(a, b) => format!("({} NOT {})", a.query(), b.query()),
+            Want::Not(a) => format!("(NOT {})", a.query()),
+        }
+    }
+
+    fn matches(&self, words: &[String]) -> bool {
+        match self {
+            Want::Word(w) => words.contains(w),
+            Want::Prefix(p) => words.iter().any(|w| w.starts_with(p.as_str())),
+            Want::Phrase(ws) => words.windows(ws.len()).any(|win| win == ws.as_slice()),
+            Want::And(a, b) => a.matches(words) && b.matches(words),
+            Want::Or(a, b) => a.matches(words) || b.matches(words),
+            Want::AndNot(a, b) => a.matches(words) && !b.matches(words),
+            Want::Not(a) => !a.matches(words),
+        }
+    }
+}
+
+#[test]
+fn sentences_match_as_a_reading_of_their_words_would() {
+    // Sentences are answered from their paragraphs' word positions; this
+    // checks them against the words of each sentence's own text.
+    let s = crate::support::TestStudy::new();
+    let yaml = String::from_utf8(s.read("qualdex.yaml")).unwrap();
+    s.write(
+        "qualdex.yaml",
+        yaml.replace("codebooks: []", "codebooks: [codebooks/c.yaml]"),
+    );
+    s.write(
+        "codebooks/c.yaml",
+        "title: t\nversion: \"1\"\nunit: sentence\nthemes:\n  label: Themes\n  codes:\n    \
+         omen:\n      label: Omen\n      rules:\n        - terms: [omega]\n",
+    );
+    let vocab = [
+        "alpha", "alpine", "beta", "gamma", "delta", "omega", "sigma", "café", "naïve", "x-ray",
+        "don't", "Alpha", "BETA", "e.g.", "3.5",
+    ];
+    let mut state = 0x9e37_79b9_u64;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 33) % n as u64) as usize
+    };
+    let transcript = |next: &mut dyn FnMut(usize) -> usize| {
+        let mut t = String::new();
+        for turn in 0..(2 + next(4)) {
+            let who = if turn % 2 == 0 { "Interviewer" } else { "Ana" };
+            t.push_str(&format!("{who}:"));
+            for _ in 0..(1 + next(5)) {
+                t.push(' ');
+                for w in 0..(1 + next(7)) {
+                    if w > 0 {
+                        t.push(' ');
+                    }
+                    t.push_str(vocab[next(vocab.len())]);
+                }
+                t.push_str([".", "?", "!", "."][next(4)]);
+            }
+            t.push_str("\n\n");
+        }
+        t
+    };
+    for i in 0..30 {
+        s.write(
+            &format!("corpus/c{}/t{i:02}.md", i % 3),
+            transcript(&mut next),
+        );
+    }
+    let mut wants = vec![
+        Want::Word("omega".into()),
+        Want::Word("café".into()),
+        Want::Word("x".into()),
+        Want::Prefix("alp".into()),
+        Want::Phrase(vec!["alpha".into(), "beta".into()]),
+        Want::Phrase(vec!["don".into(), "t".into(), "gamma".into()]),
+        Want::Not(Box::new(Want::Word("alpha".into()))),
+    ];
+    let leaf = |next: &mut dyn FnMut(usize) -> usize| -> Want {
+        let w = word_list(vocab[next(vocab.len())])[0].clone();
+        match next(3) {
+            0 => Want::Word(w),
+            1 => Want::Prefix(w[..2.min(w.len())].to_string()),
+            _ => Want::Phrase(vec![w, word_list(vocab[next(vocab.len())])[0].clone()]),
+        }
+    };
+    for _ in 0..30 {
+        let (a, b) = (Box::new(leaf(&mut next)), Box::new(leaf(&mut next)));
+        wants.push(match next(3) {
+            0 => Want::And(a, b),
+            1 => Want::Or(a, b),
+            _ => Want::AndNot(a, b),
+        });
+    }
+    let check = |when: &str| {
+        // Every sentence, with its text, as the search lists them.
+        let all = s.hits("NOT zzzz", &["--unit", "sentence"]);
+        let paragraphs = s.hits("NOT zzzz", &["--unit", "paragraph"]);
+        assert!(
+            all.len() > 3 * paragraphs.len() / 2,
+            "{when}: few sentences"
+        );
+        // Sentences are numbered in order within each document, and tile
+        // their paragraphs.
+        let mut by_doc: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+        for h in &all {
+            by_doc
+                .entry(h["path"].as_str().unwrap().to_string())
+                .or_default()
+                .push(h);
+        }
+        for (path, hs) in &by_doc {
+            let ids: Vec<String> = hs
+                .iter()
+                .map(|h| h["id"].as_str().unwrap().into())
+                .collect();
+            let want: Vec<String> = (1..=hs.len()).map(|n| format!("{path}#s{n}")).collect();
+            assert_eq!(ids, want, "{when}: {path}");
+            let joined: Vec<String> = paragraphs
+                .iter()
+                .filter(|p| p["path"] == path.as_str())
+                .map(|p| p["text"].as_str().unwrap().to_string())
+                .collect();
+            let inside: Vec<String> = hs
+                .iter()
+                .map(|h| h["text"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(inside.join(" "), joined.join(" "), "{when}: {path}");
+        }
+        let key = |h: &Value| h["id"].as_str().unwrap().to_string();
+        for w in &wants {
+            let q = w.query();
+            let got: Vec<String> = s
+                .hits(&q, &["--unit", "sentence"])
+                .iter()
+                .map(key)
+                .collect();
+            let want: Vec<String> = all
+                .iter()
+                .filter(|h| w.matches(&word_list(h["text"].as_str().unwrap())))
+                .map(key)
+                .collect();
+            assert_eq!(got, want, "{when}: {q}");
+            let count = s.run(&["search", &q, "--unit", "sentence", "--count"]);
+            assert_eq!(count.stdout.trim(), want.len().to_string(), "{when}: {q}");
+        }
+        // A code applied to sentences with `omega` is found in exactly those.
+        let coded: Vec<String> = s
+            .hits("code:omen", &["--unit", "sentence"])
+            .iter()
+            .map(key)
+            .collect();
+        let omega: Vec<String> = s
+            .hits("omega", &["--unit", "sentence"])
+            .iter()
+            .map(key)
+            .collect();
+        assert_eq!(coded, omega, "{when}");
+        assert!(!coded.is_empty());
+        let both: Vec<String> = s
+            .hits("code:omen AND NOT alpha", &["--unit", "sentence"])
+            .iter()
+            .map(key)
+            .collect();
+        let want: Vec<String> = all
+            .iter()
+            .filter(|h| {
+                let ws = word_list(h["text"].as_str().unwrap());
+                ws.contains(&"omega".to_string()) && !ws.contains(&"alpha".to_string())
+            })
+            .map(key)
+            .collect();
+        assert_eq!(both, want, "{when}");
+    };
+    check("first index");
+    for i in (0..30).step_by(4) {
+        s.write(
+            &format!("corpus/c{}/t{i:02}.md", i % 3),
+            transcript(&mut next),
+        );
+    }
+    std::fs::remove_file(s.path().join("corpus/c1/t01.md")).unwrap();
+    check("after edits");
+    s.ok(&["index", "--rebuild"]);
+    check("after a rebuild");
 }
