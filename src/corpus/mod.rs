@@ -250,6 +250,8 @@ pub struct Document {
     pub hash: String,
     /// Words in all turns.
     pub words: usize,
+    /// Words in respondents' turns.
+    pub respondent_words: usize,
     /// Labelled turns.
     pub turns: usize,
 }
@@ -316,7 +318,7 @@ pub fn parse_document(
     let map = CharMap::new(&text);
     let mut units = Vec::new();
     let (mut s_n, mut p_n) = (0usize, 0usize);
-    let mut words = 0usize;
+    let (mut words, mut respondent_words) = (0usize, 0usize);
     let mut labelled = 0usize;
     for (ti, t) in raw.iter().enumerate() {
         let respondent = t.label.as_deref().is_some_and(|l| !rules.is_interviewer(l));
@@ -341,7 +343,11 @@ pub fn parse_document(
         for &(ps, pe) in &t.paragraphs {
             p_n += 1;
             let para = &text[ps..pe];
-            words += segment::word_count(para);
+            let n = segment::word_count(para);
+            words += n;
+            if respondent {
+                respondent_words += n;
+            }
             units.push(mk(UnitKind::Paragraph, format!("p{p_n}"), ps, pe));
             for (off, sentence) in segment::sentences(para) {
                 let trimmed = sentence.trim();
@@ -384,6 +390,7 @@ pub fn parse_document(
         units,
         hash,
         words,
+        respondent_words,
         turns: labelled,
     })
 }

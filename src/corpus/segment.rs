@@ -62,30 +62,28 @@ pub fn sentences(text: &str) -> Vec<(usize, &str)> {
 /// the first word at or after that offset.
 pub fn token_starts(text: &str, offsets: &[usize]) -> Vec<u32> {
     let mut out = Vec::with_capacity(offsets.len());
-    let mut tokens = 0u32;
-    let mut inside = false;
-    let mut next = offsets.iter().copied().peekable();
-    let mut record = |at: usize, tokens: u32, out: &mut Vec<u32>| {
-        while next.next_if(|&o| o <= at).is_some() {
-            out.push(tokens);
+    let (mut tokens, mut inside, mut at) = (0u32, false, 0usize);
+    let ascii = text.is_ascii();
+    for &o in offsets {
+        let o = o.min(text.len());
+        if o > at {
+            if ascii {
+                for &b in &text.as_bytes()[at..o] {
+                    let word = b.is_ascii_alphanumeric();
+                    tokens += u32::from(word & !inside);
+                    inside = word;
+                }
+            } else {
+                for c in text[at..o].chars() {
+                    let word = c.is_alphanumeric();
+                    tokens += u32::from(word & !inside);
+                    inside = word;
+                }
+            }
+            at = o;
         }
-    };
-    if text.is_ascii() {
-        for (i, b) in text.bytes().enumerate() {
-            record(i, tokens, &mut out);
-            let word = b.is_ascii_alphanumeric();
-            tokens += u32::from(word && !inside);
-            inside = word;
-        }
-    } else {
-        for (i, c) in text.char_indices() {
-            record(i, tokens, &mut out);
-            let word = c.is_alphanumeric();
-            tokens += u32::from(word && !inside);
-            inside = word;
-        }
+        out.push(tokens);
     }
-    record(usize::MAX, tokens, &mut out);
     out
 }
 

@@ -601,6 +601,8 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                 Vec<Diagnostic>,
                 Vec<TantivyDocument>,
                 RuleHits,
+                // Respondents' words and characters, for the manifest.
+                (usize, usize),
             ),
             Diagnostics,
         >;
@@ -614,7 +616,8 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                 let (passages, w) = coding.code(&doc, &attrs, &mut h);
                 warns.extend(w);
                 let tds = unit_documents(&doc, &attrs, &passages, &unit_fields);
-                Ok((doc, attrs, warns, tds, h))
+                let sizes = (doc.respondent_words, doc.text.chars().count());
+                Ok((doc, attrs, warns, tds, h, sizes))
             })
             .collect();
         report.reread += chunk.len();
@@ -622,7 +625,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             pb.inc(1);
             match res {
                 Err(d) => problems.extend(d.0),
-                Ok((doc, attrs, warns, tds, h)) => {
+                Ok((doc, attrs, warns, tds, h, (respondent_words, chars))) => {
                     report.warnings.extend(warns);
                     hits.units.resize(hits.units.len().max(h.units.len()), 0);
                     for (i, n) in h.units.iter().enumerate() {
@@ -640,8 +643,8 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                         sheet_fp: fp,
                         words: doc.words,
                         turns: doc.turns,
-                        respondent_words: respondent_words(&doc),
-                        chars: doc.text.chars().count(),
+                        respondent_words,
+                        chars,
                         coding_fp: coding.fingerprint(&doc.path),
                     };
                     let same = old.documents.get(&doc.path).is_some_and(|e| {
@@ -857,15 +860,6 @@ fn save_records(
     Stamp::of(&manifest.settings, inputs, manifest, codebook)
         .write(&g.stamp())
         .map_err(|e| io_err(&g.stamp(), e))
-}
-
-fn respondent_words(doc: &Document) -> usize {
-    use unicode_segmentation::UnicodeSegmentation;
-    doc.units
-        .iter()
-        .filter(|u| u.kind == UnitKind::Paragraph && u.respondent)
-        .map(|u| doc.text[u.byte_start..u.byte_end].unicode_words().count())
-        .sum()
 }
 
 /// A passage's source as stored in the `psrc` fast field.
@@ -1107,13 +1101,24 @@ fn add_sentences(
         .strip_prefix('s')
         .and_then(|n| n.parse().ok());
     td.add_u64(f.sent0, first.unwrap_or(0));
-    for (s, tok) in sentences
+    let words = corpus::segment::token_starts(text, &offsets);
+    let packed: Option<Vec<u64>> = sentences
         .iter()
-        .zip(corpus::segment::token_starts(text, &offsets))
-    {
-        td.add_u64(f.sspan, s.start as u64);
-        td.add_u64(f.sspan, s.end as u64);
-        td.add_u64(f.stok, u64::from(tok));
+        .zip(&words)
+        .map(|(s, &w)| {
+            let start = s.start.checked_sub(paragraph.start)?;
+            schema::pack_sentence(w, start as u64, (s.end - s.start) as u64)
+        })
+        .collect();
+    match packed {
+        Some(values) => values.into_iter().for_each(|v| td.add_u64(f.sents, v)),
+        None => {
+            for (s, &w) in sentences.iter().zip(&words) {
+                td.add_u64(f.swide, s.start as u64);
+                td.add_u64(f.swide, s.end as u64);
+                td.add_u64(f.swide, u64::from(w));
+            }
+        }
     }
 }
 
@@ -1335,5 +1340,61 @@ impl Bodies {
             .entry(path.to_string())
             .or_insert_with(|| opened.body(path))
             .as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::schema::Value;
+
+    fn values(td: &TantivyDocument, field: tantivy::schema::Field) -> Vec<u64> {
+        td.get_all(field).filter_map(|v| v.as_u64()).collect()
+    }
+
+    #[test]
+    fn paragraphs_record_their_sentences_packed_or_wide() {
+        let (_, f) = schema::build();
+        // A sentence of more than 4 million characters cannot be packed.
+        let long = "word ".repeat(900_000);
+        let text = format!("Ana: Hello there. Fine.\n\nAna: {long}end. Then.\n");
+        let opts = corpus::ReadOptions::default();
+        let doc = corpus::parse_document(
+            "a.md",
+            Path::new("a.md"),
+            corpus::Format::Md,
+            text.as_bytes(),
+            &opts,
+        )
+        .unwrap();
+        let tds = unit_documents(&doc, &BTreeMap::new(), &[], &f);
+        let paragraphs: Vec<&TantivyDocument> = tds
+            .iter()
+            .filter(|td| values(td, f.sent0).len() == 1)
+            .collect();
+        assert_eq!(paragraphs.len(), 2);
+        // The first: two sentences packed, numbered from 1; "Fine." starts
+        // at the paragraph's third word, 12 characters in.
+        let short = paragraphs[0];
+        assert_eq!(values(short, f.sent0), [1]);
+        assert!(values(short, f.swide).is_empty());
+        let packed: Vec<(u32, u64, u64)> = values(short, f.sents)
+            .into_iter()
+            .map(schema::unpack_sentence)
+            .collect();
+        assert_eq!(packed, [(0, 0, 12), (2, 13, 5)]);
+        // The second: sentences 3 and 4, as (start, end, first word).
+        let wide = paragraphs[1];
+        assert_eq!(values(wide, f.sent0), [3]);
+        assert!(values(wide, f.sents).is_empty());
+        let start = doc
+            .units
+            .iter()
+            .find(|u| u.id == "s4")
+            .map(|u| u.start as u64)
+            .unwrap();
+        let w = values(wide, f.swide);
+        assert_eq!(w.len(), 6);
+        assert_eq!((w[2], w[3], w[4], w[5]), (0, start, start + 5, 900_001));
     }
 }

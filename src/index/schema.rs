@@ -22,7 +22,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -60,12 +60,14 @@ pub struct Fields {
     pub timestamp: Field,
     /// The words, lowercased, with positions.
     pub text: Field,
-    /// On paragraphs: each sentence's start and end, in characters, in
-    /// order (sentences are not documents of their own; see
-    /// `query::sentences`).
-    pub sspan: Field,
-    /// On paragraphs: the position in `text` of each sentence's first word.
-    pub stok: Field,
+    /// On paragraphs, one value per sentence in order: the position in
+    /// `text` of its first word, its start (in characters, from the
+    /// paragraph's) and its length, packed by [`pack_sentence`]. Sentences
+    /// are not documents of their own; see `query::sentences`.
+    pub sents: Field,
+    /// The same for paragraphs too long to pack: three values per sentence
+    /// (start, end, first word position).
+    pub swide: Field,
     /// On paragraphs: the number of the paragraph's first sentence in its
     /// document (1-based).
     pub sent0: Field,
@@ -94,6 +96,27 @@ pub const INFO_RESPONDENT: u64 = 1;
 pub const INFO_ACCEPTED: u64 = 2;
 /// `pinfo` flag: the passage has a memo (read from `prov`).
 pub const INFO_MEMO: u64 = 4;
+
+/// Bits of a packed sentence's start and of its length.
+const SENTENCE_SPAN_BITS: u32 = 22;
+/// Bits of a packed sentence's first word position.
+const SENTENCE_WORD_BITS: u32 = 64 - 2 * SENTENCE_SPAN_BITS;
+
+/// A sentence as one `sents` value: its first word's position, its start
+/// relative to its paragraph's and its length (in characters); `None` when
+/// one does not fit (a paragraph of millions of characters).
+pub fn pack_sentence(word: u32, start: u64, len: u64) -> Option<u64> {
+    let span = 1u64 << SENTENCE_SPAN_BITS;
+    (u64::from(word) < 1 << SENTENCE_WORD_BITS && start < span && len < span)
+        .then(|| u64::from(word) << (2 * SENTENCE_SPAN_BITS) | start << SENTENCE_SPAN_BITS | len)
+}
+
+/// The inverse of [`pack_sentence`].
+pub fn unpack_sentence(v: u64) -> (u32, u64, u64) {
+    let mask = (1u64 << SENTENCE_SPAN_BITS) - 1;
+    let word = u32::try_from(v >> (2 * SENTENCE_SPAN_BITS)).unwrap_or(u32::MAX);
+    (word, (v >> SENTENCE_SPAN_BITS) & mask, v & mask)
+}
 
 /// The `kind` of documents that hold one coded passage each.
 pub const CODING_KIND: &str = "coding";
@@ -137,8 +160,8 @@ pub fn build() -> (Schema, Fields) {
         turn: b.add_u64_field("turn", FAST),
         timestamp: b.add_text_field("timestamp", STORED),
         text: b.add_text_field("text", positions(EXACT)),
-        sspan: b.add_u64_field("sspan", FAST),
-        stok: b.add_u64_field("stok", FAST),
+        sents: b.add_u64_field("sents", FAST),
+        swide: b.add_u64_field("swide", FAST),
         sent0: b.add_u64_field("sent0", FAST),
         body: b.add_text_field("body", STORED),
         code: b.add_text_field("code", STRING),
@@ -169,8 +192,8 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         turn: f("turn")?,
         timestamp: f("timestamp")?,
         text: f("text")?,
-        sspan: f("sspan")?,
-        stok: f("stok")?,
+        sents: f("sents")?,
+        swide: f("swide")?,
         sent0: f("sent0")?,
         body: f("body")?,
         code: f("code")?,
@@ -334,6 +357,21 @@ pub fn keyword(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sentences_pack_and_unpack() {
+        for (w, s, l) in [
+            (0, 0, 0),
+            (7, 120, 33),
+            ((1 << 20) - 1, (1 << 22) - 1, (1 << 22) - 1),
+        ] {
+            let v = pack_sentence(w, s, l).expect("fits");
+            assert_eq!(unpack_sentence(v), (w, s, l));
+        }
+        assert_eq!(pack_sentence(1 << 20, 0, 0), None);
+        assert_eq!(pack_sentence(0, 1 << 22, 0), None);
+        assert_eq!(pack_sentence(0, 0, 1 << 22), None);
+    }
 
     fn tokens(mut a: TextAnalyzer, text: &str) -> Vec<(String, usize, usize, usize)> {
         let mut out = Vec::new();

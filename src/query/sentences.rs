@@ -3,7 +3,7 @@
 //! Sentences are not documents of the index (indexing their words a second
 //! time cost as much as indexing everything else). A paragraph records, in
 //! fast fields, each sentence's span and the position of its first word
-//! (`sspan`, `stok`, `sent0`). A sentence search first finds the paragraphs
+//! (`sents`, `sent0`). A sentence search first finds the paragraphs
 //! that can hold a match: the query with its negations dropped, which every
 //! paragraph with a matching sentence matches. In each such paragraph it
 //! then works out which sentences match every leaf (words from their
@@ -624,30 +624,68 @@ struct Matched<'a> {
 
 /// A segment's sentence columns.
 struct Columns {
-    sspan: Column<u64>,
+    sents: Column<u64>,
+    swide: Column<u64>,
+    start: Column<u64>,
     sent0: Column<u64>,
     path: Option<tantivy::columnar::StrColumn>,
     paths: Arc<Vec<Arc<str>>>,
 }
 
 impl Columns {
+    fn open(opened: &Opened, reader: &SegmentReader) -> Result<Columns, Diagnostics> {
+        let ff = reader.fast_fields();
+        let column = |name: &str| -> Result<Column<u64>, Diagnostics> {
+            ff.u64(name).map_err(|e| failed(&e))
+        };
+        Ok(Columns {
+            sents: column("sents")?,
+            swide: column("swide")?,
+            start: column("start")?,
+            sent0: column("sent0")?,
+            path: ff.str("path").map_err(|e| failed(&e))?,
+            paths: opened.segment_paths(reader).map_err(|e| failed(&e))?,
+        })
+    }
+
     fn path(&self, doc: DocId) -> Arc<str> {
         super::path_of(self.path.as_ref(), &self.paths, doc)
     }
 
-    fn spans(&self, doc: DocId, out: &mut Vec<(u64, u64)>) {
-        out.clear();
-        let mut values = self.sspan.values_for_doc(doc);
-        while let (Some(a), Some(b)) = (values.next(), values.next()) {
-            out.push((a, b));
+    /// A paragraph's sentences: each one's first word position, and with
+    /// `spans` its (start, end) in characters.
+    fn read(&self, doc: DocId, words: &mut Vec<u32>, spans: Option<&mut Vec<(u64, u64)>>) {
+        words.clear();
+        let mut packed = self.sents.values_for_doc(doc).peekable();
+        if packed.peek().is_some() {
+            match spans {
+                None => words.extend(packed.map(|v| schema::unpack_sentence(v).0)),
+                Some(spans) => {
+                    spans.clear();
+                    let base = self.start.first(doc).unwrap_or(0);
+                    for v in packed {
+                        let (w, s, l) = schema::unpack_sentence(v);
+                        words.push(w);
+                        spans.push((base + s, base + s + l));
+                    }
+                }
+            }
+            return;
         }
+        let wide: Vec<u64> = self.swide.values_for_doc(doc).collect();
+        let triples = wide.chunks_exact(3);
+        if let Some(spans) = spans {
+            spans.clear();
+            spans.extend(triples.clone().map(|t| (t[0], t[1])));
+        }
+        words.extend(triples.map(|t| u32::try_from(t[2]).unwrap_or(u32::MAX)));
     }
 }
 
 impl Matched<'_> {
     /// Every matching sentence.
-    fn sentences(&self, spans: &mut Vec<(u64, u64)>) -> Vec<Sentence> {
-        self.columns.spans(self.doc, spans);
+    fn sentences(&self, words: &mut Vec<u32>, spans: &mut Vec<(u64, u64)>) -> Vec<Sentence> {
+        self.columns.read(self.doc, words, Some(spans));
         let path = self.columns.path(self.doc);
         let first = self.columns.sent0.first(self.doc).unwrap_or(0);
         self.bits
@@ -691,34 +729,15 @@ fn for_each_paragraph(
             continue;
         }
         let mut tree = preparer.prepare(&plan.tree, reader)?;
-        let ff = reader.fast_fields();
-        let column = |name: &str| -> Result<Column<u64>, Diagnostics> {
-            ff.u64(name).map_err(|e| failed(&e))
-        };
-        let stok = column("stok")?;
-        let columns = Columns {
-            sspan: column("sspan")?,
-            sent0: column("sent0")?,
-            path: ff.str("path").map_err(|e| failed(&e))?,
-            paths: opened.segment_paths(reader).map_err(|e| failed(&e))?,
-        };
+        let columns = Columns::open(opened, reader)?;
         let alive = reader.alive_bitset();
         let segment = u32::try_from(ord).unwrap_or(u32::MAX);
         let mut doc = driver.doc();
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) {
-                stok_buf.clear();
-                stok_buf.extend(
-                    stok.values_for_doc(doc)
-                        .map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
-                );
+                columns.read(doc, &mut stok_buf, with_code.then_some(&mut spans_buf));
                 if !stok_buf.is_empty() {
-                    let path = if with_code {
-                        columns.spans(doc, &mut spans_buf);
-                        Some(columns.path(doc))
-                    } else {
-                        None
-                    };
+                    let path = with_code.then(|| columns.path(doc));
                     let para = Paragraph {
                         doc,
                         stok: &stok_buf,
@@ -759,8 +778,10 @@ pub fn count(opened: &Opened, plan: &Plan) -> Result<usize, Diagnostics> {
 /// Every matching sentence, in document order.
 fn all_sentences(opened: &Opened, plan: &Plan) -> Result<Vec<Sentence>, Diagnostics> {
     let mut all = Vec::new();
-    let mut spans = Vec::new();
-    for_each_paragraph(opened, plan, |m| all.extend(m.sentences(&mut spans)))?;
+    let (mut words, mut spans) = (Vec::new(), Vec::new());
+    for_each_paragraph(opened, plan, |m| {
+        all.extend(m.sentences(&mut words, &mut spans))
+    })?;
     all.sort_by(|a, b| (&a.path, a.start, a.end).cmp(&(&b.path, b.start, b.end)));
     Ok(all)
 }
