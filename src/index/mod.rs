@@ -963,8 +963,6 @@ pub fn unit_documents(
         .iter()
         .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
         .collect();
-    // One JSON value for every tantivy document of the transcript, added by
-    // reference (cloning the map per document was a cost of its own).
     let attr_value = OwnedValue::from(attr_obj);
     // The code and source terms of each passage, computed once.
     let terms: Vec<(Vec<String>, Vec<String>)> = passages.iter().map(code_terms).collect();
@@ -986,8 +984,6 @@ pub fn unit_documents(
     let base = |start: usize, end: usize| {
         let mut td = TantivyDocument::default();
         td.add_text(f.path, &doc.path);
-        td.add_text(f.case, attrs.get("case").map_or("", String::as_str));
-        td.add_field_value(f.attrs, &attr_value);
         td.add_u64(f.start, start as u64);
         td.add_u64(f.end, end as u64);
         td
@@ -1022,6 +1018,10 @@ pub fn unit_documents(
         // paragraphs does (see `query::Compiler`), so its text is not
         // indexed a second time.
         td.add_text(f.dpath, &doc.path);
+        // The transcript's case and attributes, here only: filters on them
+        // match the other units by path (`query::paths`).
+        td.add_text(f.case, attrs.get("case").map_or("", String::as_str));
+        td.add_field_value(f.attrs, &attr_value);
         td.add_text(f.ids, &u.id);
         td.add_text(f.kind, UnitKind::Document.as_str());
         td.add_text(f.respondent, "false");

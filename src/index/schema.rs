@@ -10,7 +10,8 @@
 //! prefixes match it directly, and unquoted words are stemmed at search time
 //! and matched against every indexed form with that stem ([`super::forms`]),
 //! so each text is tokenised once; filter fields (`case`, `speaker`, attributes) match whole values,
-//! case-insensitively.
+//! case-insensitively. A transcript's case and attributes are kept on its
+//! document unit only; filters on them match other units by path.
 
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema, TextFieldIndexing,
@@ -22,7 +23,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -42,13 +43,14 @@ pub struct Fields {
     /// documents resolve to the paths of documents with a matching
     /// paragraph, and find their document unit by this one-posting term.
     pub dpath: Field,
-    /// Case name (lowercased in the index, original stored in the manifest).
+    /// Case name (lowercased in the index, original stored in the manifest),
+    /// on the document unit only (see `query::paths`).
     pub case: Field,
     /// Speaker label.
     pub speaker: Field,
     /// `true` for respondents' words.
     pub respondent: Field,
-    /// Every attribute, as a JSON object.
+    /// Every attribute, as a JSON object, on the document unit only.
     pub attrs: Field,
     /// Start, in characters.
     pub start: Field,

@@ -6,6 +6,7 @@
 //! hits is the caller's job.
 
 pub mod parse;
+pub mod paths;
 pub mod sentences;
 
 use std::collections::BTreeSet;
@@ -351,7 +352,10 @@ impl<'a> Compiler<'a> {
         match name.as_str() {
             "text" => self.text_leaf(!leaf.phrase && !leaf.prefix, leaf),
             "exact" => self.text_leaf(false, leaf),
-            "case" => self.keyword_query(f.case, leaf),
+            "case" => {
+                let q = self.keyword_query(f.case, leaf)?;
+                self.documents_with(q, leaf)
+            }
             "speaker" => self.keyword_query(f.speaker, leaf),
             "path" => {
                 let value = leaf.value.replace('\\', "/");
@@ -410,7 +414,7 @@ impl<'a> Compiler<'a> {
                 if clauses.is_empty() {
                     return Ok(Box::new(EmptyQuery));
                 }
-                Ok(Box::new(BooleanQuery::new(clauses)))
+                self.documents_with(Box::new(BooleanQuery::new(clauses)), leaf)
             }
             _ => {
                 let mut pool: Vec<&str> = BUILTIN_FIELDS
@@ -427,6 +431,23 @@ impl<'a> Compiler<'a> {
                 Err(self.located(leaf.field_span, format!("unknown field `{field}`"), help))
             }
         }
+    }
+
+    /// Index documents of the transcripts whose document unit matches `q`
+    /// (a case or attribute filter; see [`paths`]).
+    fn documents_with(&self, q: Box<dyn Query>, leaf: &Leaf) -> Result<Box<dyn Query>, Diagnostic> {
+        let f = &self.opened.fields;
+        let documents = BooleanQuery::new(vec![
+            (Occur::Must, q),
+            (Occur::Must, self.term(f.kind, UnitKind::Document.as_str())),
+        ]);
+        let failed = |e: tantivy::TantivyError| {
+            self.located(leaf.span, format!("search failed: {e}"), String::new())
+        };
+        let paths = matching_paths(self.opened, &documents).map_err(failed)?;
+        Ok(Box::new(
+            paths::PathSetQuery::new(self.opened, &paths).map_err(failed)?,
+        ))
     }
 
     /// The `code` or `code_src` term of a `code:` leaf.

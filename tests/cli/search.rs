@@ -367,6 +367,30 @@ fn whole_documents_match_the_documents_of_their_paragraph_matches() {
             want.dedup();
             assert_eq!(docs, want, "{when}: {q}");
         }
+        // Case filters match every unit of the case's transcripts, found by
+        // path, as a filter on the path itself does.
+        for unit in ["paragraph", "sentence", "turn", "document"] {
+            for (case, q, by_path) in [
+                ("c1", "case:c1", "path:c1/*"),
+                ("c2", "case:C2 AND beta", "path:c2/* AND beta"),
+                (
+                    "c3",
+                    "NOT case:c0 AND NOT case:c1 AND NOT case:c2",
+                    "NOT path:c0/* AND NOT path:c1/* AND NOT path:c2/*",
+                ),
+            ] {
+                let key = |h: &Value| h["id"].as_str().unwrap().to_string();
+                let got: Vec<String> = s.hits(q, &["--unit", unit]).iter().map(key).collect();
+                let want: Vec<String> =
+                    s.hits(by_path, &["--unit", unit]).iter().map(key).collect();
+                assert!(!want.is_empty(), "{when}: {by_path}");
+                assert!(
+                    want.iter().all(|id| id.starts_with(case)),
+                    "{when}: {by_path}"
+                );
+                assert_eq!(got, want, "{when}: {unit}: {q}");
+            }
+        }
     };
     check("first index");
     for i in (0..40).step_by(3) {

@@ -1,0 +1,168 @@
+//! Filters on a transcript's case and attributes.
+//!
+//! Only the whole-document unit carries a transcript's case and attributes
+//! in the index (repeating them on every paragraph, sentence and coded
+//! passage made a dozen postings per index document). A `case:` or
+//! attribute leaf first finds the documents that have the value, then
+//! matches every index document with one of their paths: per segment, the
+//! runs of documents with those paths, so a candidate costs a binary search,
+//! not a walk over postings.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError, index::SegmentId};
+
+use crate::index::Opened;
+
+/// Sorted, disjoint ranges of document numbers in a segment.
+type DocRanges = Arc<Vec<(DocId, DocId)>>;
+
+/// Index documents whose path is one of a set, as ranges of document
+/// numbers per segment of the searcher it was built for.
+#[derive(Clone, Debug)]
+pub struct PathSetQuery {
+    ranges: Arc<HashMap<SegmentId, DocRanges>>,
+}
+
+impl PathSetQuery {
+    /// The index documents with one of `paths`.
+    pub fn new(opened: &Opened, paths: &[Arc<str>]) -> tantivy::Result<PathSetQuery> {
+        let wanted: HashSet<&str> = paths.iter().map(|p| &**p).collect();
+        let mut ranges = HashMap::new();
+        for reader in opened.reader.searcher().segment_readers() {
+            let names = opened.segment_paths(reader)?;
+            let allowed: Vec<bool> = names.iter().map(|p| wanted.contains(&**p)).collect();
+            let mut r: Vec<(DocId, DocId)> = Vec::new();
+            for &(start, end, ord) in opened.path_runs(reader)?.iter() {
+                if !allowed.get(ord as usize).copied().unwrap_or(false) {
+                    continue;
+                }
+                match r.last_mut() {
+                    Some(last) if last.1 == start => last.1 = end,
+                    _ => r.push((start, end)),
+                }
+            }
+            ranges.insert(reader.segment_id(), Arc::new(r));
+        }
+        Ok(PathSetQuery {
+            ranges: Arc::new(ranges),
+        })
+    }
+}
+
+impl Query for PathSetQuery {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for PathSetQuery {
+    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        // The reader is reloaded by hand only, so the segments cannot
+        // change between building the query and running it.
+        let ranges = self.ranges.get(&reader.segment_id()).ok_or_else(|| {
+            TantivyError::InternalError("the index changed during the search".into())
+        })?;
+        Ok(Box::new(Ranges::new(ranges.clone())))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut s = self.scorer(reader, 1.0)?;
+        if s.seek(doc) == doc {
+            Ok(Explanation::new("document with one of the paths", 1.0))
+        } else {
+            Err(TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            )))
+        }
+    }
+}
+
+/// The documents of sorted, disjoint ranges.
+struct Ranges {
+    ranges: DocRanges,
+    /// The range holding `doc`.
+    i: usize,
+    doc: DocId,
+}
+
+impl Ranges {
+    fn new(ranges: DocRanges) -> Ranges {
+        let doc = ranges.first().map_or(TERMINATED, |r| r.0);
+        Ranges { ranges, i: 0, doc }
+    }
+}
+
+impl DocSet for Ranges {
+    fn advance(&mut self) -> DocId {
+        if self.doc == TERMINATED {
+            return TERMINATED;
+        }
+        self.doc += 1;
+        if self.doc >= self.ranges[self.i].1 {
+            self.i += 1;
+            self.doc = self.ranges.get(self.i).map_or(TERMINATED, |r| r.0);
+        }
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc >= target {
+            return self.doc;
+        }
+        // The first range ending after `target`.
+        self.i += self.ranges[self.i..].partition_point(|r| r.1 <= target);
+        self.doc = self
+            .ranges
+            .get(self.i)
+            .map_or(TERMINATED, |r| r.0.max(target));
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.ranges.iter().map(|r| r.1 - r.0).sum()
+    }
+}
+
+impl Scorer for Ranges {
+    fn score(&mut self) -> Score {
+        1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(mut d: Ranges) -> Vec<DocId> {
+        let mut out = Vec::new();
+        while d.doc() != TERMINATED {
+            out.push(d.doc());
+            d.advance();
+        }
+        out
+    }
+
+    #[test]
+    fn ranges_advance_and_seek() {
+        let r = Arc::new(vec![(2, 4), (7, 8), (10, 13)]);
+        assert_eq!(all(Ranges::new(r.clone())), [2, 3, 7, 10, 11, 12]);
+        let mut d = Ranges::new(r.clone());
+        assert_eq!(d.seek(1), 2);
+        assert_eq!(d.seek(3), 3);
+        assert_eq!(d.seek(4), 7);
+        assert_eq!(d.seek(9), 10);
+        assert_eq!(d.seek(12), 12);
+        assert_eq!(d.advance(), TERMINATED);
+        assert_eq!(d.seek(20), TERMINATED);
+        let mut d = Ranges::new(r);
+        assert_eq!(d.seek(13), TERMINATED);
+        assert_eq!(all(Ranges::new(Arc::new(Vec::new()))), Vec::<DocId>::new());
+    }
+}
