@@ -26,7 +26,9 @@ const HELP: &str = r#"Query language:
 
 Words are searched in what is said, not in speaker labels, and a phrase stays in
 one paragraph. With --unit document, each word or phrase matches the documents
-with a paragraph matching it, and AND / OR / NOT combine documents.
+with a paragraph matching it, and AND / OR / NOT combine documents. With --unit
+sentence, the paragraphs that can match are searched and each of their sentences
+is checked: a phrase stays in one sentence, NOT applies sentence by sentence.
 
 Examples:
   qualdex search '"outcome based" AND (contract OR agreement)'
