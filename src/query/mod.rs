@@ -221,12 +221,8 @@ impl<'a> Compiler<'a> {
         out
     }
 
-    fn words_query(
-        &mut self,
-        field: Field,
-        stemmed: bool,
-        leaf: &Leaf,
-    ) -> Result<Box<dyn Query>, Diagnostic> {
+    /// A text leaf's words, stemmed or as written; an error when it has none.
+    fn leaf_words(&mut self, stemmed: bool, leaf: &Leaf) -> Result<Vec<String>, Diagnostic> {
         let analyzer = if stemmed {
             &mut self.stem
         } else {
@@ -240,6 +236,16 @@ impl<'a> Compiler<'a> {
                 "search for letters or digits; punctuation is not indexed".into(),
             ));
         }
+        Ok(toks)
+    }
+
+    fn words_query(
+        &mut self,
+        field: Field,
+        stemmed: bool,
+        leaf: &Leaf,
+    ) -> Result<Box<dyn Query>, Diagnostic> {
+        let toks = self.leaf_words(stemmed, leaf)?;
         if stemmed {
             return self.stemmed_query(field, leaf, &toks);
         }
@@ -532,19 +538,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<sentences::Node, Diagnostic> {
         use sentences::Slot;
         let field = self.opened.fields.text;
-        let analyzer = if stemmed {
-            &mut self.stem
-        } else {
-            &mut self.exact
-        };
-        let toks = Self::tokens(analyzer, &leaf.value);
-        if toks.is_empty() {
-            return Err(self.located(
-                leaf.span,
-                format!("`{}` has no searchable words", leaf.value),
-                "search for letters or digits; punctuation is not indexed".into(),
-            ));
-        }
+        let toks = self.leaf_words(stemmed, leaf)?;
         let term = |w: &str| Term::from_field_text(field, w);
         let mut slots = Vec::with_capacity(toks.len());
         if stemmed {

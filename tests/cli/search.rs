@@ -322,13 +322,7 @@ fn documents_match_text_through_their_paragraphs() {
 fn whole_documents_match_the_documents_of_their_paragraph_matches() {
     let s = crate::support::TestStudy::new();
     let words = ["alpha", "beta", "gamma", "delta", "omega", "sigma"];
-    let mut state = 0x2545_f491_u64;
-    let mut next = |n: usize| {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        ((state >> 33) % n as u64) as usize
-    };
+    let mut next = draws(0x2545_f491);
     let mut transcript = |lead: &str| {
         let mut t = String::new();
         for turn in 0..(2 + next(5)) {
@@ -412,6 +406,17 @@ fn whole_documents_match_the_documents_of_their_paragraph_matches() {
     check("with a runs file for other segments");
 }
 
+/// A fixed-seed generator of numbers below `n`, for random transcripts.
+fn draws(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |n| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 33) % n as u64) as usize
+    }
+}
+
 /// Lowercased runs of letters and digits, as the index reads words.
 fn word_list(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -478,13 +483,7 @@ fn sentences_match_as_a_reading_of_their_words_would() {
         "alpha", "alpine", "beta", "gamma", "delta", "omega", "sigma", "café", "naïve", "x-ray",
         "don't", "Alpha", "BETA", "e.g.", "3.5",
     ];
-    let mut state = 0x9e37_79b9_u64;
-    let mut next = |n: usize| {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        ((state >> 33) % n as u64) as usize
-    };
+    let mut next = draws(0x9e37_79b9);
     let transcript = |next: &mut dyn FnMut(usize) -> usize| {
         let mut t = String::new();
         for turn in 0..(2 + next(4)) {
