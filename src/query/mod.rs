@@ -735,6 +735,23 @@ impl Search {
     }
 }
 
+impl Results {
+    /// No hits yet: the total and the counts per document of matches in
+    /// the documents given (one path per match, in order).
+    fn counting<'a>(paths: impl Iterator<Item = &'a str>) -> Results {
+        let mut results = Results::default();
+        for p in paths {
+            results.total += 1;
+            if let Some(n) = results.per_path.get_mut(p) {
+                *n += 1;
+            } else {
+                results.per_path.insert(p.to_string(), 1);
+            }
+        }
+        results
+    }
+}
+
 /// Runs a compiled query restricted to one unit kind.
 pub fn run(
     opened: &Opened,
@@ -757,17 +774,7 @@ pub fn run(
     let matches = searcher
         .search(&restricted, &OrderCollector { opened })
         .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
-    let mut results = Results {
-        total: matches.len(),
-        ..Default::default()
-    };
-    for m in &matches {
-        if let Some(n) = results.per_path.get_mut(&*m.path) {
-            *n += 1;
-        } else {
-            results.per_path.insert(m.path.to_string(), 1);
-        }
-    }
+    let mut results = Results::counting(matches.iter().map(|m| &*m.path));
     let take = limit.unwrap_or(usize::MAX);
     let prefix = kind.id_prefix();
     for m in matches.into_iter().take(take) {

@@ -13,9 +13,9 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use std::sync::Arc;
 
 use tantivy::columnar::Column;
 use tantivy::postings::{Postings, SegmentPostings};
@@ -798,17 +798,7 @@ pub fn spans(opened: &Opened, plan: &Plan) -> Result<Vec<(Arc<str>, u64, u64)>, 
 /// `limit` hits in document order.
 pub fn run(opened: &Opened, plan: &Plan, limit: Option<usize>) -> Result<Results, Diagnostics> {
     let all = all_sentences(opened, plan)?;
-    let mut results = Results {
-        total: all.len(),
-        ..Default::default()
-    };
-    for s in &all {
-        if let Some(n) = results.per_path.get_mut(&*s.path) {
-            *n += 1;
-        } else {
-            results.per_path.insert(s.path.to_string(), 1);
-        }
-    }
+    let mut results = Results::counting(all.iter().map(|s| &*s.path));
     let f = &opened.fields;
     let searcher = opened.reader.searcher();
     for s in all.into_iter().take(limit.unwrap_or(usize::MAX)) {
