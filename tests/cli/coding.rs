@@ -44,12 +44,7 @@ roles:
 
 fn study() -> TestStudy {
     let s = TestStudy::new();
-    let yaml = String::from_utf8(s.read("qualdex.yaml")).unwrap();
-    s.write(
-        "qualdex.yaml",
-        yaml.replace("codebooks: []", "codebooks: [codebooks/frame.yaml]"),
-    );
-    s.write("codebooks/frame.yaml", CODEBOOK);
+    s.use_codebook("codebooks/frame.yaml", CODEBOOK);
     s.write(
         "corpus/alfa/rd-01.md",
         "---\ncase: Alfa\nside: manufacturer\n---\n\
@@ -584,16 +579,11 @@ fn import_csv_and_report_bad_rows() {
 #[test]
 fn a_200_code_codebook_codes_in_one_text_pass() {
     let s = TestStudy::new();
-    let yaml = String::from_utf8(s.read("qualdex.yaml")).unwrap();
-    s.write(
-        "qualdex.yaml",
-        yaml.replace("codebooks: []", "codebooks: [codebooks/big.yaml]"),
-    );
     let mut cb = String::from("big:\n  codes:\n");
     for i in 0..200 {
         cb.push_str(&format!("    c{i}:\n      rules:\n        - terms: [word{i}, \"phrase {i} here\", \"pre{i}x*\"]\n"));
     }
-    s.write("codebooks/big.yaml", cb);
+    s.use_codebook("codebooks/big.yaml", cb);
     let mut text = String::from("Interviewer: start\n\n");
     for i in 0..200 {
         text.push_str(&format!("Anna: this is word{i} and pre{i}xes.\n\n"));

@@ -469,12 +469,7 @@ fn sentences_match_as_a_reading_of_their_words_would() {
     // Sentences are answered from their paragraphs' word positions; this
     // checks them against the words of each sentence's own text.
     let s = crate::support::TestStudy::new();
-    let yaml = String::from_utf8(s.read("qualdex.yaml")).unwrap();
-    s.write(
-        "qualdex.yaml",
-        yaml.replace("codebooks: []", "codebooks: [codebooks/c.yaml]"),
-    );
-    s.write(
+    s.use_codebook(
         "codebooks/c.yaml",
         "title: t\nversion: \"1\"\nunit: sentence\nthemes:\n  label: Themes\n  codes:\n    \
          omen:\n      label: Omen\n      rules:\n        - terms: [omega]\n",

@@ -36,6 +36,16 @@ impl TestStudy {
         self.dir.path()
     }
 
+    /// Writes a codebook at `rel` and lists it as the study's only codebook.
+    pub fn use_codebook(&self, rel: &str, yaml: impl AsRef<[u8]>) {
+        let config = String::from_utf8(self.read("qualdex.yaml")).expect("UTF-8 config");
+        self.write(
+            "qualdex.yaml",
+            config.replace("codebooks: []", &format!("codebooks: [{rel}]")),
+        );
+        self.write(rel, yaml);
+    }
+
     /// Writes a file (parents created) relative to the study folder.
     pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let p = self.dir.path().join(rel);

@@ -420,12 +420,7 @@ fn quotes_put_manual_codings_first_without_duplicates() {
 #[test]
 fn html_and_tex_escape_transcript_text() {
     let s = TestStudy::new();
-    let yaml = String::from_utf8(s.read("qualdex.yaml")).unwrap();
-    s.write(
-        "qualdex.yaml",
-        yaml.replace("codebooks: []", "codebooks: [cb.yaml]"),
-    );
-    s.write(
+    s.use_codebook(
         "cb.yaml",
         "f:\n  codes:\n    x: {rules: [{terms: [risk]}]}\n",
     );
