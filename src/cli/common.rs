@@ -74,6 +74,27 @@ impl Ctx {
         }
     }
 
+    /// Warns about documents whose text could not be shown because their
+    /// files changed after they were indexed (only possible with
+    /// `--no-refresh`, or when a file changes while the command runs).
+    pub fn warn_changed(&self, changed: &[String]) {
+        if changed.is_empty() || self.quiet {
+            return;
+        }
+        eprintln!(
+            "warning: {} changed since {} indexed, so {} text is left out: {}\n  \
+             = help: run `qualdex index` (or drop --no-refresh) and run this again",
+            count(changed.len(), "transcript"),
+            if changed.len() == 1 {
+                "it was"
+            } else {
+                "they were"
+            },
+            if changed.len() == 1 { "its" } else { "their" },
+            changed.join(", ")
+        );
+    }
+
     /// Opens the index after refreshing it: the index is a cache, so
     /// commands that read it first pick up edited, added or deleted
     /// transcripts (an unchanged corpus costs one `stat` per file). If the

@@ -183,6 +183,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         }
     }
     out.flush()?;
+    ctx.warn_changed(&opened.changed_texts());
     if hits.len() < total {
         ctx.note(format!("showing {} of {total} passages", hits.len()));
     } else if args.format == HitFormat::Kwic {

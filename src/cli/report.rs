@@ -26,6 +26,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let cb = load_codebook(&study)?;
     let opened = ctx.open_index(&study)?;
     let path = write(&study, &opened, &cb, args.output.clone())?;
+    ctx.warn_changed(&opened.changed_texts());
     ctx.note(format!("wrote {}", crate::diag::display_path(&path)));
     Ok(ExitCode::SUCCESS)
 }

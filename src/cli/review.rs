@@ -87,6 +87,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             )?;
         }
         out.flush()?;
+        ctx.warn_changed(&opened.changed_texts());
         return Ok(ExitCode::SUCCESS);
     }
     let mut reviews = Vec::new();
@@ -116,11 +117,22 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                 if !matches!(p.source, Source::Auto) {
                     continue;
                 }
-                let text = bodies
+                // A verdict records the passage's words: never record
+                // words from a file that changed after it was coded.
+                let Some(text) = bodies
                     .get(&opened, &h.path)
                     .and_then(|b| crate::corpus::slice_chars(b, p.start, p.end))
-                    .unwrap_or("")
-                    .to_string();
+                    .map(str::to_string)
+                else {
+                    bail!(
+                        Diagnostic::error(format!(
+                            "`{}` changed since it was indexed, so the passage `{id}` \
+                             cannot be quoted",
+                            h.path
+                        ))
+                        .with_help("run `qualdex index` (or drop --no-refresh) and review again")
+                    );
+                };
                 reviews.push(Review {
                     code: p.code.clone(),
                     doc: h.path.clone(),

@@ -132,6 +132,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             crate::diag::display_path(&report)
         ));
     }
+    ctx.warn_changed(&opened.changed_texts());
     ctx.note(format!(
         "wrote {} ({}) to {}",
         super::common::count(built.len(), "table"),

@@ -230,6 +230,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                 }
             }
         }
+        ctx.warn_changed(&opened.changed_texts());
         if results.hits.len() < results.total {
             ctx.note(format!(
                 "showing {} of {} hits; use --limit 0 for all",

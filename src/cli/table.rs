@@ -164,6 +164,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             )?;
         }
         out.flush()?;
+        ctx.warn_changed(&opened.changed_texts());
         ctx.note(format!(
             "{} behind {row} × {col} (value {})",
             super::common::count(cell.passages.len(), "passage"),
@@ -174,5 +175,6 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let output = spec::produce(&spec, &opened, &cb)?;
     super::run::write_output(&output, &args.format, &mut out)?;
     out.flush()?;
+    ctx.warn_changed(&opened.changed_texts());
     Ok(ExitCode::SUCCESS)
 }

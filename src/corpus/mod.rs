@@ -273,6 +273,64 @@ pub fn read_document(file: &FoundFile, opts: &ReadOptions) -> Result<Document, D
     parse_document(&file.rel, &file.abs, file.format, &bytes, opts)
 }
 
+/// A transcript's plain text and what its format says about its layout.
+struct Plain {
+    text: String,
+    front_matter: BTreeMap<String, String>,
+    body_start: usize,
+    mode: ParagraphMode,
+    line_times: Option<Vec<Option<String>>>,
+    /// Speakers the format names (VTT voices, Word styles).
+    voices: Vec<String>,
+}
+
+/// Decodes a transcript's bytes into the plain text all offsets refer to.
+fn plain(shown: &Path, format: Format, bytes: &[u8], lossy: bool) -> Result<Plain, Diagnostics> {
+    match format {
+        Format::Txt | Format::Md => {
+            let text = decode::decode(shown, bytes, lossy)?;
+            let fm = frontmatter::parse(shown, &text)?;
+            Ok(Plain {
+                text,
+                front_matter: fm.attributes,
+                body_start: fm.body_start,
+                mode: ParagraphMode::BlankLines,
+                line_times: None,
+                voices: Vec::new(),
+            })
+        }
+        Format::Vtt | Format::Srt | Format::Docx => {
+            let records = match format {
+                Format::Docx => formats::parse_docx(shown, bytes)?,
+                Format::Vtt => formats::parse_vtt(shown, &decode::decode(shown, bytes, lossy)?)?,
+                _ => formats::parse_srt(shown, &decode::decode(shown, bytes, lossy)?)?,
+            };
+            let x = formats::assemble(&records);
+            Ok(Plain {
+                text: x.text,
+                front_matter: BTreeMap::new(),
+                body_start: 0,
+                mode: ParagraphMode::EachLine,
+                line_times: Some(x.line_times),
+                voices: x.voices,
+            })
+        }
+    }
+}
+
+/// The plain text of a transcript file as it was indexed, if the file
+/// still hashes to `hash` (the [`Document::hash`] recorded then). Text that
+/// is not valid UTF-8 can only have been indexed with `--lossy`, so it is
+/// decoded that way.
+pub fn indexed_text(abs: &Path, hash: &str) -> Option<String> {
+    let bytes = std::fs::read(abs).ok()?;
+    if blake3::hash(&bytes).to_hex().as_str() != hash {
+        return None;
+    }
+    let format = Format::from_path(abs)?;
+    plain(abs, format, &bytes, true).ok().map(|p| p.text)
+}
+
 /// Parses a transcript's bytes. `shown` is the path used in messages.
 pub fn parse_document(
     rel: &str,
@@ -283,37 +341,15 @@ pub fn parse_document(
 ) -> Result<Document, Diagnostics> {
     let hash = blake3::hash(bytes).to_hex().to_string();
     let mut rules = opts.speakers.clone();
-    let (text, front_matter, body_start, mode, line_times) = match format {
-        Format::Txt | Format::Md => {
-            let text = decode::decode(shown, bytes, opts.lossy)?;
-            let fm = frontmatter::parse(shown, &text)?;
-            (
-                text,
-                fm.attributes,
-                fm.body_start,
-                ParagraphMode::BlankLines,
-                None,
-            )
-        }
-        Format::Vtt | Format::Srt | Format::Docx => {
-            let records = match format {
-                Format::Docx => formats::parse_docx(shown, bytes)?,
-                Format::Vtt => {
-                    formats::parse_vtt(shown, &decode::decode(shown, bytes, opts.lossy)?)?
-                }
-                _ => formats::parse_srt(shown, &decode::decode(shown, bytes, opts.lossy)?)?,
-            };
-            let x = formats::assemble(&records);
-            rules.known.extend(x.voices.iter().cloned());
-            (
-                x.text,
-                BTreeMap::new(),
-                0,
-                ParagraphMode::EachLine,
-                Some(x.line_times),
-            )
-        }
-    };
+    let Plain {
+        text,
+        front_matter,
+        body_start,
+        mode,
+        line_times,
+        voices,
+    } = plain(shown, format, bytes, opts.lossy)?;
+    rules.known.extend(voices);
     let raw = turns::segment(&text, body_start, mode, &rules, line_times.as_deref());
     let map = CharMap::new(&text);
     let mut units = Vec::new();

@@ -1026,7 +1026,7 @@ pub fn unit_documents(
         td.add_text(f.kind, UnitKind::Document.as_str());
         td.add_text(f.respondent, "false");
         td.add_u64(f.turn, 0);
-        td.add_text(f.body, &doc.text);
+        td.add_text(f.hash, &doc.hash);
         add_codes(&mut td, u.byte_start, u.byte_end);
         out.push(td);
     }
@@ -1145,6 +1145,11 @@ pub struct Opened {
     /// Runs of documents with one path, by segment id (read on first use).
     runs: std::sync::OnceLock<HashMap<String, PathRuns>>,
     runs_path: PathBuf,
+    /// The corpus folder, where document texts are read from.
+    corpus: PathBuf,
+    /// Documents whose texts were asked for but whose files changed since
+    /// they were indexed.
+    changed: std::sync::Mutex<BTreeSet<String>>,
     /// Document paths by fast-field ordinal, per segment (built on first use).
     paths: std::sync::Mutex<
         HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<std::sync::Arc<str>>>>,
@@ -1217,6 +1222,8 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
         paths: Default::default(),
         runs: std::sync::OnceLock::new(),
         runs_path: g.runs(),
+        corpus: study.corpus_dir(),
+        changed: Default::default(),
     }))
 }
 
@@ -1295,46 +1302,54 @@ impl Opened {
         Ok(std::sync::Arc::new(path_runs(reader)?))
     }
 
-    /// The plain text of documents, fetched from the index (cached by the caller).
+    /// The plain text of a document, read from its file (cached by the
+    /// caller, see [`Bodies`]). `None` when the file no longer holds the
+    /// text that was indexed (edited or deleted since), so offsets into it
+    /// would point at the wrong words.
     pub fn body(&self, path: &str) -> Option<String> {
         use tantivy::collector::TopDocs;
-        use tantivy::query::{BooleanQuery, Occur, TermQuery};
+        use tantivy::query::TermQuery;
         use tantivy::schema::{IndexRecordOption, Value};
         let searcher = self.reader.searcher();
-        let q = BooleanQuery::new(vec![
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.path, path),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.kind, UnitKind::Document.as_str()),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ]);
+        // One posting: the document unit of `path`.
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.dpath, path),
+            IndexRecordOption::Basic,
+        );
         let top = searcher
             .search(&q, &TopDocs::with_limit(1).order_by_score())
             .ok()?;
         let (_, addr) = top.first()?;
         let doc: TantivyDocument = searcher.doc(*addr).ok()?;
-        doc.get_first(self.fields.body)
-            .and_then(|v| v.as_str().map(String::from))
+        let hash = doc.get_first(self.fields.hash).and_then(|v| v.as_str())?;
+        let text = corpus::indexed_text(&self.corpus.join(path), hash);
+        if text.is_none()
+            && let Ok(mut changed) = self.changed.lock()
+        {
+            changed.insert(path.to_string());
+        }
+        text
+    }
+
+    /// The documents whose texts were asked for (by [`Opened::body`]) but
+    /// whose files changed since they were indexed, sorted.
+    pub fn changed_texts(&self) -> Vec<String> {
+        self.changed
+            .lock()
+            .map(|c| c.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
-/// A small cache of document bodies for rendering hits.
+/// A small cache of document texts for rendering hits.
 #[derive(Default)]
 pub struct Bodies {
     cache: HashMap<String, Option<String>>,
 }
 
 impl Bodies {
-    /// The body of `path`, fetched once.
+    /// The text of `path`, read once; `None` when its file changed since it
+    /// was indexed (see [`Opened::body`]).
     pub fn get<'a>(&'a mut self, opened: &Opened, path: &str) -> Option<&'a str> {
         self.cache
             .entry(path.to_string())

@@ -23,7 +23,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -73,8 +73,11 @@ pub struct Fields {
     /// On paragraphs: the number of the paragraph's first sentence in its
     /// document (1-based).
     pub sent0: Field,
-    /// The document's plain text (stored on the document unit only).
-    pub body: Field,
+    /// The hash of the transcript file's bytes, stored on the document unit
+    /// only. Document texts are not kept in the index: they are read from
+    /// the files, and this tells whether a file still holds the text that
+    /// was indexed (see `Opened::body`).
+    pub hash: Field,
     /// Codes (with their ancestors) of passages overlapping this span.
     pub code: Field,
     /// The same, prefixed by source: `auto|path`, `manual|path`, `coder:NAME|path`.
@@ -165,7 +168,7 @@ pub fn build() -> (Schema, Fields) {
         sents: b.add_u64_field("sents", FAST),
         swide: b.add_u64_field("swide", FAST),
         sent0: b.add_u64_field("sent0", FAST),
-        body: b.add_text_field("body", STORED),
+        hash: b.add_text_field("hash", STORED),
         code: b.add_text_field("code", STRING),
         code_src: b.add_text_field("code_src", STRING),
         prov: b.add_text_field("prov", STORED),
@@ -197,7 +200,7 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         sents: f("sents")?,
         swide: f("swide")?,
         sent0: f("sent0")?,
-        body: f("body")?,
+        hash: f("hash")?,
         code: f("code")?,
         code_src: f("code_src")?,
         prov: f("prov")?,

@@ -435,6 +435,42 @@ fn review_accepts_and_rejects_auto_codings() {
 }
 
 #[test]
+fn review_refuses_to_quote_a_transcript_changed_since_indexing() {
+    let s = study();
+    let auto = passages(&s, "risk", &["--source", "auto"]);
+    let p = auto
+        .iter()
+        .find(|p| p["path"] == "alfa/rd-01.md")
+        .expect("an auto-coded passage in alfa");
+    let id = format!("alfa/rd-01.md#{}", p["unit"].as_str().unwrap());
+    s.append("corpus/alfa/rd-01.md", "\nÅsa Öberg: One more thing.\n");
+    let e = s.fails(&[
+        "review",
+        "risk",
+        "--accept",
+        &id,
+        "--coder",
+        "dee",
+        "--no-refresh",
+    ]);
+    assert!(
+        e.contains("`alfa/rd-01.md` changed since it was indexed") && e.contains("qualdex index"),
+        "{e}"
+    );
+    assert!(
+        !s.path().join("codings").join("dee.yaml").exists(),
+        "nothing recorded"
+    );
+    // Refreshed, the same verdict is recorded with the passage's words.
+    s.ok(&["review", "risk", "--accept", &id, "--coder", "dee"]);
+    let saved = String::from_utf8(s.read("codings/dee.yaml")).unwrap();
+    assert!(
+        saved.contains("Operational risk stayed with them"),
+        "{saved}"
+    );
+}
+
+#[test]
 fn codebook_show_export_and_check() {
     let s = study();
     s.ok(&[

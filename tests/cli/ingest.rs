@@ -336,6 +336,55 @@ fn incremental_index_rereads_only_changes_and_matches_a_rebuild() {
 }
 
 #[test]
+fn texts_are_read_from_the_files_and_never_from_a_changed_one() {
+    let s = mixed_study();
+    s.ok(&["index"]);
+    // The index keeps no copy of the texts: deleting a transcript's
+    // contents in place (same length, so only the hash tells) without
+    // refreshing leaves the hits but not their words.
+    let path = s.path().join("corpus/alfa/rd-01.md");
+    let before = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let after = before.replace("Zürich was the exception", "Zürich was the rule!!!!!");
+    assert_eq!(before.len(), after.len());
+    std::fs::write(&path, &after).unwrap();
+    let r = s.run(&[
+        "search",
+        "exception",
+        "--no-refresh",
+        "--format",
+        "json",
+        "--unit",
+        "turn",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hit: Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(hit["path"], "alfa/rd-01.md");
+    assert_eq!(hit["text"], "", "no words from a file that changed");
+    assert!(
+        r.stderr
+            .contains("1 transcript changed since it was indexed")
+            && r.stderr.contains("alfa/rd-01.md"),
+        "{}",
+        r.stderr
+    );
+    // Other documents' texts are still shown, with no warning.
+    let r = s.run(&["search", "guarantee", "--no-refresh", "--format", "json"]);
+    assert!(r.stdout.contains("availability guarantee"), "{}", r.stdout);
+    assert!(!r.stderr.contains("changed since"), "{}", r.stderr);
+    // With the refresh, the new words are found and shown.
+    let hits = s.hits("rule", &["--unit", "turn"]);
+    assert_eq!(hits.len(), 1);
+    assert!(
+        hits[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Zürich was the rule!!!!!"),
+        "{}",
+        hits[0]
+    );
+}
+
+#[test]
 fn skipped_files_are_counted_and_sheets_are_not_transcripts() {
     let s = mixed_study();
     s.write("corpus/scan.pdf", "%PDF");
