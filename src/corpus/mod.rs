@@ -356,8 +356,9 @@ pub fn parse_document(
     let (mut s_n, mut p_n) = (0usize, 0usize);
     let (mut words, mut respondent_words) = (0usize, 0usize);
     let mut labelled = 0usize;
+    let interviewers = turns::Interviewers::new(&rules);
     for (ti, t) in raw.iter().enumerate() {
-        let respondent = t.label.as_deref().is_some_and(|l| !rules.is_interviewer(l));
+        let respondent = t.label.as_deref().is_some_and(|l| !interviewers.check(l));
         if t.speaker.is_some() {
             labelled += 1;
         }
@@ -375,7 +376,7 @@ pub fn parse_document(
             byte_start: s,
             byte_end: e,
         };
-        units.push(mk(UnitKind::Turn, format!("t{}", ti + 1), first, last));
+        units.push(mk(UnitKind::Turn, numbered('t', ti + 1), first, last));
         for &(ps, pe) in &t.paragraphs {
             p_n += 1;
             let para = &text[ps..pe];
@@ -384,7 +385,7 @@ pub fn parse_document(
             if respondent {
                 respondent_words += n;
             }
-            units.push(mk(UnitKind::Paragraph, format!("p{p_n}"), ps, pe));
+            units.push(mk(UnitKind::Paragraph, numbered('p', p_n), ps, pe));
             for (off, sentence) in segment::sentences(para) {
                 let trimmed = sentence.trim();
                 if trimmed.is_empty() {
@@ -395,7 +396,7 @@ pub fn parse_document(
                 s_n += 1;
                 units.push(mk(
                     UnitKind::Sentence,
-                    format!("s{s_n}"),
+                    numbered('s', s_n),
                     ss,
                     ss + trimmed.len(),
                 ));
@@ -429,6 +430,26 @@ pub fn parse_document(
         respondent_words,
         turns: labelled,
     })
+}
+
+/// A unit id such as `p12`: what `format!("{prefix}{n}")` gives, without
+/// the formatting machinery (a document has thousands of them).
+fn numbered(prefix: char, n: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut id = String::with_capacity(1 + digits.len() - i);
+    id.push(prefix);
+    id.extend(digits[i..].iter().map(|&d| char::from(d)));
+    id
 }
 
 /// Merges a document's attributes by precedence: front matter, then
@@ -544,6 +565,13 @@ mod tests {
             speakers: SpeakerRules::new(&["Interviewer".into()], None),
         };
         parse_document("c/a.md", Path::new("a.md"), format, text.as_bytes(), &opts).unwrap()
+    }
+
+    #[test]
+    fn unit_ids_are_numbered_in_decimal() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, usize::MAX] {
+            assert_eq!(numbered('s', n), format!("s{n}"));
+        }
     }
 
     #[test]

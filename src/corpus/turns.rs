@@ -55,6 +55,37 @@ impl SpeakerRules {
     }
 }
 
+/// [`SpeakerRules::is_interviewer`], worked out once per distinct label of
+/// a transcript (a transcript repeats a handful of labels in every turn).
+pub struct Interviewers<'a> {
+    rules: &'a SpeakerRules,
+    seen: std::cell::RefCell<Vec<(String, bool)>>,
+}
+
+impl<'a> Interviewers<'a> {
+    /// Remembers the answers for `rules`.
+    pub fn new(rules: &'a SpeakerRules) -> Interviewers<'a> {
+        Interviewers {
+            rules,
+            seen: Default::default(),
+        }
+    }
+
+    /// True when `label` is an interviewer's.
+    pub fn check(&self, label: &str) -> bool {
+        let mut seen = self.seen.borrow_mut();
+        if let Some((_, answer)) = seen.iter().find(|(l, _)| l == label) {
+            return *answer;
+        }
+        let answer = self.rules.is_interviewer(label);
+        // A transcript with many labels is checked label by label.
+        if seen.len() < 64 {
+            seen.push((label.to_string(), answer));
+        }
+        answer
+    }
+}
+
 /// Splits `Name [role]` into the name and the bracketed role.
 pub fn split_role(label: &str) -> (&str, Option<&str>) {
     let t = label.trim();
@@ -105,6 +136,11 @@ fn is_timestamp(s: &str) -> bool {
 
 /// A plausible speaker label: short, starts with a letter, no sentence punctuation.
 fn plausible_label(label: &str) -> bool {
+    // More than 60 characters is more than 240 bytes: no need to count
+    // the characters of a whole paragraph that has a colon late on.
+    if label.len() > MAX_LABEL_BYTES {
+        return false;
+    }
     let t = label.trim();
     if t.is_empty() || t.len() != label.len() || t.chars().count() > 60 {
         return false;
@@ -114,10 +150,34 @@ fn plausible_label(label: &str) -> bool {
     let first = name.chars().next().unwrap_or(' ');
     words <= 6
         && (first.is_uppercase() || first.is_numeric())
-        && !name.chars().any(|c| "?!;\"“”(){}<>=*#|/\\".contains(c))
+        && !name.chars().any(|c| {
+            matches!(
+                c,
+                '?' | '!'
+                    | ';'
+                    | '"'
+                    | '“'
+                    | '”'
+                    | '('
+                    | ')'
+                    | '{'
+                    | '}'
+                    | '<'
+                    | '>'
+                    | '='
+                    | '*'
+                    | '#'
+                    | '|'
+                    | '/'
+                    | '\\'
+            )
+        })
 }
 
-fn detect_header(line: &str, rules: &SpeakerRules) -> Option<Header> {
+/// The most bytes a label of 60 characters can take.
+const MAX_LABEL_BYTES: usize = 60 * 4;
+
+fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) -> Option<Header> {
     if let Some(re) = &rules.pattern
         && let Some(caps) = re.captures(line)
         && caps.get(0).is_some_and(|m| m.start() == 0)
@@ -170,13 +230,14 @@ fn detect_header(line: &str, rules: &SpeakerRules) -> Option<Header> {
             marked: true,
         });
     }
-    // `Speaker: text`.
-    if let Some(colon) = rest.find(':') {
+    // `Speaker: text`. A label is short, so only its reach is searched.
+    let reach = &rest.as_bytes()[..rest.len().min(MAX_LABEL_BYTES + 1)];
+    if let Some(colon) = memchr::memchr(b':', reach) {
         let label = &rest[..colon];
         let after = &rest[colon + 1..];
         if (after.is_empty() || after.starts_with(char::is_whitespace)) && plausible_label(label) {
             let content = offset + colon + 1 + (after.len() - after.trim_start().len());
-            let known = rules.known.contains(label) || rules.is_interviewer(label);
+            let known = rules.known.contains(label) || interviewers.check(label);
             return Some(Header {
                 label: label.to_string(),
                 timestamp,
@@ -244,9 +305,10 @@ pub fn segment(
     line_times: Option<&[Option<String>]>,
 ) -> Vec<RawTurn> {
     let lines = lines(text, body_start);
+    let interviewers = Interviewers::new(rules);
     let headers: Vec<Option<Header>> = lines
         .iter()
-        .map(|&(s, e)| detect_header(&text[s..e], rules))
+        .map(|&(s, e)| detect_header(&text[s..e], rules, &interviewers))
         .collect();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for h in headers.iter().flatten() {
