@@ -994,15 +994,17 @@ pub fn unit_documents(
         let mut td = base(u.start, u.end);
         let text = &doc.text[u.byte_start..u.byte_end];
         td.add_text(f.text, text);
+        let ids: Vec<&str> = units.iter().map(|v| v.id.as_str()).collect();
+        td.add_text(f.ids, ids.join(" "));
         for v in units {
-            td.add_text(f.ids, &v.id);
             td.add_text(f.kind, v.kind.as_str());
         }
         if let Some(s) = &u.speaker {
             td.add_text(f.speaker, s);
         }
-        td.add_text(f.respondent, if u.respondent { "true" } else { "false" });
-        td.add_u64(f.turn, u.turn.map_or(0, |t| t as u64 + 1));
+        if u.respondent {
+            td.add_text(f.respondent, "true");
+        }
         if let Some(ts) = &u.timestamp {
             td.add_text(f.timestamp, ts);
         }
@@ -1024,8 +1026,6 @@ pub fn unit_documents(
         td.add_field_value(f.attrs, &attr_value);
         td.add_text(f.ids, &u.id);
         td.add_text(f.kind, UnitKind::Document.as_str());
-        td.add_text(f.respondent, "false");
-        td.add_u64(f.turn, 0);
         td.add_text(f.hash, &doc.hash);
         add_codes(&mut td, u.byte_start, u.byte_end);
         out.push(td);
@@ -1058,12 +1058,10 @@ pub fn unit_documents(
                 td.add_text(f.speaker, s);
                 td.add_text(f.pspeaker, s);
             }
-            td.add_text(f.respondent, if t.respondent { "true" } else { "false" });
             if t.respondent {
+                td.add_text(f.respondent, "true");
                 info |= schema::INFO_RESPONDENT;
             }
-        } else {
-            td.add_text(f.respondent, "false");
         }
         if p.accepted {
             info |= schema::INFO_ACCEPTED;

@@ -23,7 +23,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -33,7 +33,9 @@ pub const KEYWORD: &str = "qd_kw";
 /// Handles to every field.
 #[derive(Debug, Clone)]
 pub struct Fields {
-    /// Unit ids (`p3`, `t2`), one per kind this span serves.
+    /// Unit ids, one per kind this span serves, in one stored value
+    /// separated by spaces (`p3 t2`); see [`unit_id`]. Every stored or
+    /// indexed value costs a paragraph more than its few bytes suggest.
     pub ids: Field,
     /// Unit kinds this span serves.
     pub kind: Field,
@@ -48,7 +50,8 @@ pub struct Fields {
     pub case: Field,
     /// Speaker label.
     pub speaker: Field,
-    /// `true` for respondents' words.
+    /// `true` on respondents' words; absent elsewhere (so
+    /// `respondent:false` is the complement of `respondent:true`).
     pub respondent: Field,
     /// Every attribute, as a JSON object, on the document unit only.
     pub attrs: Field,
@@ -56,8 +59,6 @@ pub struct Fields {
     pub start: Field,
     /// End, in characters.
     pub end: Field,
-    /// Turn number (1-based; 0 when none).
-    pub turn: Field,
     /// Turn timestamp.
     pub timestamp: Field,
     /// The words, lowercased, with positions.
@@ -123,6 +124,13 @@ pub fn unpack_sentence(v: u64) -> (u32, u64, u64) {
     (word, (v >> SENTENCE_SPAN_BITS) & mask, v & mask)
 }
 
+/// The id with `prefix` (`p`, `t`, ...) among a span's stored `ids`.
+pub fn unit_id(ids: &str, prefix: char) -> Option<String> {
+    ids.split(' ')
+        .find(|id| id.starts_with(prefix))
+        .map(String::from)
+}
+
 /// The `kind` of documents that hold one coded passage each.
 pub const CODING_KIND: &str = "coding";
 
@@ -162,7 +170,6 @@ pub fn build() -> (Schema, Fields) {
         ),
         start: b.add_u64_field("start", FAST),
         end: b.add_u64_field("end", FAST),
-        turn: b.add_u64_field("turn", FAST),
         timestamp: b.add_text_field("timestamp", STORED),
         text: b.add_text_field("text", positions(EXACT)),
         sents: b.add_u64_field("sents", FAST),
@@ -194,7 +201,6 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         attrs: f("attrs")?,
         start: f("start")?,
         end: f("end")?,
-        turn: f("turn")?,
         timestamp: f("timestamp")?,
         text: f("text")?,
         sents: f("sents")?,
@@ -362,6 +368,15 @@ pub fn keyword(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unit_ids_are_found_by_kind() {
+        assert_eq!(unit_id("p3 t2", 'p').as_deref(), Some("p3"));
+        assert_eq!(unit_id("p3 t2", 't').as_deref(), Some("t2"));
+        assert_eq!(unit_id("t12", 't').as_deref(), Some("t12"));
+        assert_eq!(unit_id("t12", 'p'), None);
+        assert_eq!(unit_id("", 'd'), None);
+    }
 
     #[test]
     fn sentences_pack_and_unpack() {

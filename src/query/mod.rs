@@ -383,7 +383,11 @@ impl<'a> Compiler<'a> {
             }
             "respondent" => match leaf.value.to_lowercase().as_str() {
                 "true" | "yes" => Ok(self.term(f.respondent, "true")),
-                "false" | "no" => Ok(self.term(f.respondent, "false")),
+                // Only respondents' words carry the field.
+                "false" | "no" => Ok(Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(tantivy::query::AllQuery)),
+                    (Occur::MustNot, self.term(f.respondent, "true")),
+                ]))),
                 _ => Err(self.located(
                     leaf.span,
                     format!("`respondent:` takes true or false, not `{}`", leaf.value),
@@ -782,11 +786,10 @@ pub fn run(
             Diagnostics::from(Diagnostic::error(format!("cannot read the index: {e}")))
         })?;
         let id = doc
-            .get_all(f.ids)
-            .filter_map(|v| v.as_str())
-            .find(|id| id.starts_with(prefix))
-            .unwrap_or("")
-            .to_string();
+            .get_first(f.ids)
+            .and_then(|v| v.as_str())
+            .and_then(|ids| schema::unit_id(ids, prefix))
+            .unwrap_or_default();
         let speaker = doc
             .get_first(f.speaker)
             .and_then(|v| v.as_str())
