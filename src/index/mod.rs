@@ -1100,14 +1100,33 @@ fn add_sentences(
         .and_then(|n| n.parse().ok());
     td.add_u64(f.sent0, first.unwrap_or(0));
     let words = corpus::segment::token_starts(text, &offsets);
-    let packed: Option<Vec<u64>> = sentences
+    let spans: Option<Vec<(u32, u64, u64)>> = sentences
         .iter()
         .zip(&words)
         .map(|(s, &w)| {
             let start = s.start.checked_sub(paragraph.start)?;
-            schema::pack_sentence(w, start as u64, (s.end - s.start) as u64)
+            Some((w, start as u64, (s.end - s.start) as u64))
         })
         .collect();
+    let halves: Option<Vec<u32>> = spans.as_ref().and_then(|spans| {
+        spans
+            .iter()
+            .map(|&(w, s, l)| schema::pack_half(w, s, l))
+            .collect()
+    });
+    if let Some(halves) = halves {
+        for pair in halves.chunks(2) {
+            let second = pair.get(1).copied().unwrap_or(schema::NO_HALF);
+            td.add_u64(f.sents2, u64::from(pair[0]) << 32 | u64::from(second));
+        }
+        return;
+    }
+    let packed: Option<Vec<u64>> = spans.and_then(|spans| {
+        spans
+            .iter()
+            .map(|&(w, s, l)| schema::pack_sentence(w, s, l))
+            .collect()
+    });
     match packed {
         Some(values) => values.into_iter().for_each(|v| td.add_u64(f.sents, v)),
         None => {
@@ -1368,9 +1387,13 @@ mod tests {
     #[test]
     fn paragraphs_record_their_sentences_packed_or_wide() {
         let (_, f) = schema::build();
-        // A sentence of more than 4 million characters cannot be packed.
+        // A sentence of more than 4 million characters cannot be packed;
+        // one of 2,046 fits 64 bits but not 32.
         let long = "word ".repeat(900_000);
-        let text = format!("Ana: Hello there. Fine.\n\nAna: {long}end. Then.\n");
+        let medium = "word ".repeat(410);
+        let text = format!(
+            "Ana: Hello there. Fine.\n\nAna: {long}end. Then.\n\nAna: {medium}end. Then. Go.\n"
+        );
         let opts = corpus::ReadOptions::default();
         let doc = corpus::parse_document(
             "a.md",
@@ -1385,21 +1408,30 @@ mod tests {
             .iter()
             .filter(|td| values(td, f.sent0).len() == 1)
             .collect();
-        assert_eq!(paragraphs.len(), 2);
-        // The first: two sentences packed, numbered from 1; "Fine." starts
-        // at the paragraph's third word, 12 characters in.
+        assert_eq!(paragraphs.len(), 3);
+        // The first: two sentences in one value, numbered from 1; "Fine."
+        // starts at the paragraph's third word, 12 characters in.
         let short = paragraphs[0];
         assert_eq!(values(short, f.sent0), [1]);
-        assert!(values(short, f.swide).is_empty());
-        let packed: Vec<(u32, u64, u64)> = values(short, f.sents)
+        assert!(values(short, f.swide).is_empty() && values(short, f.sents).is_empty());
+        let pairs = values(short, f.sents2);
+        assert_eq!(pairs.len(), 1);
+        let halves = [(pairs[0] >> 32) as u32, pairs[0] as u32].map(schema::unpack_half);
+        assert_eq!(halves, [Some((0, 0, 12)), Some((2, 13, 5))]);
+        // The third: sentences 5 to 7, one value each (the first is 2,054
+        // characters long); "Go." is word 413, 2,061 characters in.
+        let medium = paragraphs[2];
+        assert_eq!(values(medium, f.sent0), [5]);
+        assert!(values(medium, f.sents2).is_empty());
+        let packed: Vec<(u32, u64, u64)> = values(medium, f.sents)
             .into_iter()
             .map(schema::unpack_sentence)
             .collect();
-        assert_eq!(packed, [(0, 0, 12), (2, 13, 5)]);
+        assert_eq!(packed, [(0, 0, 2054), (411, 2055, 5), (412, 2061, 3)]);
         // The second: sentences 3 and 4, as (start, end, first word).
         let wide = paragraphs[1];
         assert_eq!(values(wide, f.sent0), [3]);
-        assert!(values(wide, f.sents).is_empty());
+        assert!(values(wide, f.sents).is_empty() && values(wide, f.sents2).is_empty());
         let start = doc
             .units
             .iter()

@@ -23,7 +23,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -63,7 +63,13 @@ pub struct Fields {
     pub timestamp: Field,
     /// The words, lowercased, with positions.
     pub text: Field,
-    /// On paragraphs, one value per sentence in order: the position in
+    /// On paragraphs of at most 2,046 characters and 1,022 words (most
+    /// of them), two sentences per value in order, each packed in 32 bits
+    /// by [`pack_half`]; an odd last sentence is paired with [`NO_HALF`].
+    /// Every value costs tantivy as much to index as a word, so halving
+    /// their number matters.
+    pub sents2: Field,
+    /// On longer paragraphs, one value per sentence in order: the position in
     /// `text` of its first word, its start (in characters, from the
     /// paragraph's) and its length, packed by [`pack_sentence`]. Sentences
     /// are not documents of their own; see `query::sentences`.
@@ -115,6 +121,36 @@ pub fn pack_sentence(word: u32, start: u64, len: u64) -> Option<u64> {
     let span = 1u64 << SENTENCE_SPAN_BITS;
     (u64::from(word) < 1 << SENTENCE_WORD_BITS && start < span && len < span)
         .then(|| u64::from(word) << (2 * SENTENCE_SPAN_BITS) | start << SENTENCE_SPAN_BITS | len)
+}
+
+/// Bits of a half-packed sentence's start and length, and of its word.
+const HALF_SPAN_BITS: u32 = 11;
+const HALF_WORD_BITS: u32 = 32 - 2 * HALF_SPAN_BITS;
+
+/// The empty half of a `sents2` value (all ones: [`pack_half`] never
+/// gives it, as each part stays below its maximum).
+pub const NO_HALF: u32 = u32::MAX;
+
+/// A sentence in 32 bits, as [`pack_sentence`] does in 64; `None` when
+/// it does not fit.
+pub fn pack_half(word: u32, start: u64, len: u64) -> Option<u32> {
+    let span = (1u64 << HALF_SPAN_BITS) - 1;
+    (word < (1 << HALF_WORD_BITS) - 1 && start < span && len < span).then(|| {
+        let v = u64::from(word) << (2 * HALF_SPAN_BITS) | start << HALF_SPAN_BITS | len;
+        u32::try_from(v).unwrap_or(NO_HALF)
+    })
+}
+
+/// The inverse of [`pack_half`]; `None` for [`NO_HALF`].
+pub fn unpack_half(v: u32) -> Option<(u32, u64, u64)> {
+    let mask = (1u32 << HALF_SPAN_BITS) - 1;
+    (v != NO_HALF).then(|| {
+        (
+            v >> (2 * HALF_SPAN_BITS),
+            u64::from((v >> HALF_SPAN_BITS) & mask),
+            u64::from(v & mask),
+        )
+    })
 }
 
 /// The inverse of [`pack_sentence`].
@@ -172,6 +208,7 @@ pub fn build() -> (Schema, Fields) {
         end: b.add_u64_field("end", FAST),
         timestamp: b.add_text_field("timestamp", STORED),
         text: b.add_text_field("text", positions(EXACT)),
+        sents2: b.add_u64_field("sents2", FAST),
         sents: b.add_u64_field("sents", FAST),
         swide: b.add_u64_field("swide", FAST),
         sent0: b.add_u64_field("sent0", FAST),
@@ -203,6 +240,7 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         end: f("end")?,
         timestamp: f("timestamp")?,
         text: f("text")?,
+        sents2: f("sents2")?,
         sents: f("sents")?,
         swide: f("swide")?,
         sent0: f("sent0")?,
@@ -376,6 +414,19 @@ mod tests {
         assert_eq!(unit_id("t12", 't').as_deref(), Some("t12"));
         assert_eq!(unit_id("t12", 'p'), None);
         assert_eq!(unit_id("", 'd'), None);
+    }
+
+    #[test]
+    fn sentences_pack_in_halves_when_small() {
+        for (w, s, l) in [(0, 0, 0), (1, 2, 3), (1022, 2046, 2046), (7, 2046, 1)] {
+            let v = pack_half(w, s, l).expect("fits");
+            assert_ne!(v, NO_HALF);
+            assert_eq!(unpack_half(v), Some((w, s, l)));
+        }
+        for (w, s, l) in [(1023, 0, 0), (0, 2047, 0), (0, 0, 2047), (1023, 2047, 2047)] {
+            assert_eq!(pack_half(w, s, l), None, "{w} {s} {l}");
+        }
+        assert_eq!(unpack_half(NO_HALF), None);
     }
 
     #[test]

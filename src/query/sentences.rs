@@ -624,6 +624,7 @@ struct Matched<'a> {
 
 /// A segment's sentence columns.
 struct Columns {
+    sents2: Column<u64>,
     sents: Column<u64>,
     swide: Column<u64>,
     start: Column<u64>,
@@ -639,6 +640,7 @@ impl Columns {
             ff.u64(name).map_err(|e| failed(&e))
         };
         Ok(Columns {
+            sents2: column("sents2")?,
             sents: column("sents")?,
             swide: column("swide")?,
             start: column("start")?,
@@ -654,31 +656,45 @@ impl Columns {
 
     /// A paragraph's sentences: each one's first word position, and with
     /// `spans` its (start, end) in characters.
-    fn read(&self, doc: DocId, words: &mut Vec<u32>, spans: Option<&mut Vec<(u64, u64)>>) {
+    fn read(&self, doc: DocId, words: &mut Vec<u32>, mut spans: Option<&mut Vec<(u64, u64)>>) {
         words.clear();
-        let mut packed = self.sents.values_for_doc(doc).peekable();
-        if packed.peek().is_some() {
-            match spans {
-                None => words.extend(packed.map(|v| schema::unpack_sentence(v).0)),
-                Some(spans) => {
-                    spans.clear();
-                    let base = self.start.first(doc).unwrap_or(0);
-                    for v in packed {
-                        let (w, s, l) = schema::unpack_sentence(v);
-                        words.push(w);
-                        spans.push((base + s, base + s + l));
-                    }
+        if let Some(spans) = spans.as_deref_mut() {
+            spans.clear();
+        }
+        // Packed starts are relative to the paragraph's.
+        let base = if spans.is_some() {
+            self.start.first(doc).unwrap_or(0)
+        } else {
+            0
+        };
+        let mut push = |(w, s, l): (u32, u64, u64), base: u64| {
+            words.push(w);
+            if let Some(spans) = spans.as_deref_mut() {
+                spans.push((base + s, base + s + l));
+            }
+        };
+        let mut pairs = self.sents2.values_for_doc(doc).peekable();
+        if pairs.peek().is_some() {
+            for v in pairs {
+                let halves = [(v >> 32) as u32, v as u32];
+                for half in halves.into_iter().filter_map(schema::unpack_half) {
+                    push(half, base);
                 }
             }
             return;
         }
-        let wide: Vec<u64> = self.swide.values_for_doc(doc).collect();
-        let triples = wide.chunks_exact(3);
-        if let Some(spans) = spans {
-            spans.clear();
-            spans.extend(triples.clone().map(|t| (t[0], t[1])));
+        let mut packed = self.sents.values_for_doc(doc).peekable();
+        if packed.peek().is_some() {
+            for v in packed {
+                push(schema::unpack_sentence(v), base);
+            }
+            return;
         }
-        words.extend(triples.map(|t| u32::try_from(t[2]).unwrap_or(u32::MAX)));
+        let wide: Vec<u64> = self.swide.values_for_doc(doc).collect();
+        for t in wide.chunks_exact(3) {
+            let word = u32::try_from(t[2]).unwrap_or(u32::MAX);
+            push((word, t[0], t[1].saturating_sub(t[0])), 0);
+        }
     }
 }
 
