@@ -996,9 +996,8 @@ pub fn unit_documents(
         td.add_text(f.text, text);
         let ids: Vec<&str> = units.iter().map(|v| v.id.as_str()).collect();
         td.add_text(f.ids, ids.join(" "));
-        for v in units {
-            td.add_text(f.kind, v.kind.as_str());
-        }
+        let kinds: Vec<UnitKind> = units.iter().map(|v| v.kind).collect();
+        td.add_text(f.kind, schema::kind_term(&kinds));
         if let Some(s) = &u.speaker {
             td.add_text(f.speaker, s);
         }

@@ -13,6 +13,9 @@
 //! case-insensitively. A transcript's case and attributes are kept on its
 //! document unit only; filters on them match other units by path.
 
+use crate::study::UnitKind;
+use tantivy::Term;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions,
@@ -23,7 +26,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 13;
+pub const SCHEMA_VERSION: u32 = 14;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -37,7 +40,7 @@ pub struct Fields {
     /// separated by spaces (`p3 t2`); see [`unit_id`]. Every stored or
     /// indexed value costs a paragraph more than its few bytes suggest.
     pub ids: Field,
-    /// Unit kinds this span serves.
+    /// The unit kinds this span serves, as one term ([`kind_term`]).
     pub kind: Field,
     /// Document path relative to the corpus root.
     pub path: Field,
@@ -165,6 +168,40 @@ pub fn unit_id(ids: &str, prefix: char) -> Option<String> {
     ids.split(' ')
         .find(|id| id.starts_with(prefix))
         .map(String::from)
+}
+
+/// The `kind` term of a span that is both a paragraph and a whole turn
+/// (most spans in interviews): one term instead of two.
+const PARAGRAPH_TURN: &str = "paragraph+turn";
+
+/// The `kind` term of a span serving `kinds` (one, or a paragraph that is
+/// a whole turn).
+pub fn kind_term(kinds: &[UnitKind]) -> &'static str {
+    match kinds {
+        [UnitKind::Paragraph, UnitKind::Turn] | [UnitKind::Turn, UnitKind::Paragraph] => {
+            PARAGRAPH_TURN
+        }
+        [k, ..] => k.as_str(),
+        [] => "",
+    }
+}
+
+/// Index documents serving units of `kind`.
+pub fn kind_query(fields: &Fields, kind: &str) -> Box<dyn Query> {
+    let term = |t: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(fields.kind, t),
+            IndexRecordOption::Basic,
+        ))
+    };
+    if kind == UnitKind::Paragraph.as_str() || kind == UnitKind::Turn.as_str() {
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Should, term(kind)),
+            (Occur::Should, term(PARAGRAPH_TURN)),
+        ]))
+    } else {
+        term(kind)
+    }
 }
 
 /// The `kind` of documents that hold one coded passage each.
@@ -406,6 +443,16 @@ pub fn keyword(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_has_one_kind_term() {
+        use UnitKind::*;
+        assert_eq!(kind_term(&[Paragraph, Turn]), "paragraph+turn");
+        assert_eq!(kind_term(&[Turn, Paragraph]), "paragraph+turn");
+        assert_eq!(kind_term(&[Paragraph]), "paragraph");
+        assert_eq!(kind_term(&[Turn]), "turn");
+        assert_eq!(kind_term(&[Document]), "document");
+    }
 
     #[test]
     fn unit_ids_are_found_by_kind() {

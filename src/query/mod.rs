@@ -132,7 +132,10 @@ impl<'a> Compiler<'a> {
         }
         let paragraphs = BooleanQuery::new(vec![
             (Occur::Must, q),
-            (Occur::Must, self.term(f.kind, UnitKind::Paragraph.as_str())),
+            (
+                Occur::Must,
+                schema::kind_query(&f, UnitKind::Paragraph.as_str()),
+            ),
         ]);
         let paths = matching_paths(self.opened, &paragraphs)
             .map_err(|e| Diagnostic::error(format!("search failed: {e}")))?;
@@ -449,7 +452,10 @@ impl<'a> Compiler<'a> {
         let f = &self.opened.fields;
         let documents = BooleanQuery::new(vec![
             (Occur::Must, q),
-            (Occur::Must, self.term(f.kind, UnitKind::Document.as_str())),
+            (
+                Occur::Must,
+                schema::kind_query(f, UnitKind::Document.as_str()),
+            ),
         ]);
         let failed = |e: tantivy::TantivyError| {
             self.located(leaf.span, format!("search failed: {e}"), String::new())
@@ -766,13 +772,7 @@ pub fn run(
     let f = &opened.fields;
     let restricted = BooleanQuery::new(vec![
         (Occur::Must, query),
-        (
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(f.kind, kind.as_str()),
-                IndexRecordOption::Basic,
-            )),
-        ),
+        (Occur::Must, schema::kind_query(f, kind.as_str())),
     ]);
     let searcher = opened.reader.searcher();
     let matches = searcher
@@ -1214,13 +1214,7 @@ pub fn unit_set(
     let f = &opened.fields;
     let q = BooleanQuery::new(vec![
         (Occur::Must, query),
-        (
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(f.kind, kind),
-                IndexRecordOption::Basic,
-            )),
-        ),
+        (Occur::Must, schema::kind_query(f, kind)),
     ]);
     unit_spans(opened, &q)
 }
@@ -1279,13 +1273,7 @@ pub fn count(opened: &Opened, query: Box<dyn Query>, kind: UnitKind) -> Result<u
     let f = &opened.fields;
     let q = BooleanQuery::new(vec![
         (Occur::Must, query),
-        (
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(f.kind, kind.as_str()),
-                IndexRecordOption::Basic,
-            )),
-        ),
+        (Occur::Must, schema::kind_query(f, kind.as_str())),
     ]);
     opened
         .reader

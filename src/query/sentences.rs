@@ -80,10 +80,7 @@ impl Plan {
     /// A plan for `tree`; `relaxed` is the paragraph-level query of the
     /// tree without its negations (`None`: every paragraph).
     pub fn new(opened: &Opened, tree: Node, relaxed: Option<Box<dyn Query>>) -> Plan {
-        let paragraphs: Box<dyn Query> = Box::new(TermQuery::new(
-            Term::from_field_text(opened.fields.kind, UnitKind::Paragraph.as_str()),
-            IndexRecordOption::Basic,
-        ));
+        let paragraphs = schema::kind_query(&opened.fields, UnitKind::Paragraph.as_str());
         let driver = match relaxed {
             Some(q) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, q),
