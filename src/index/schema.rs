@@ -17,7 +17,7 @@ use crate::study::UnitKind;
 use tantivy::Term;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    FAST, Field, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema, TextFieldIndexing,
+    FAST, Field, IndexRecordOption, JsonObjectOptions, STORED, Schema, TextFieldIndexing,
     TextOptions,
 };
 use tantivy::tokenizer::{
@@ -26,7 +26,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 14;
+pub const SCHEMA_VERSION: u32 = 15;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -210,36 +210,38 @@ pub const CODING_KIND: &str = "coding";
 /// Builds the schema.
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
+    // Results come in document order, never by relevance: no field needs
+    // the per-document lengths tantivy keeps for scoring (fieldnorms).
+    let indexing = |tokenizer: &str, option: IndexRecordOption| {
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(option)
+            .set_fieldnorms(false)
+    };
     let kw = |stored: bool| {
-        let o = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(KEYWORD)
-                .set_index_option(IndexRecordOption::Basic),
-        );
+        let o = TextOptions::default()
+            .set_indexing_options(indexing(KEYWORD, IndexRecordOption::Basic));
         if stored { o.set_stored() } else { o }
     };
+    // A whole value, as is (tantivy's STRING without fieldnorms).
+    let raw =
+        || TextOptions::default().set_indexing_options(indexing("raw", IndexRecordOption::Basic));
     let positions = |tok: &str| {
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(tok)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        )
+        TextOptions::default()
+            .set_indexing_options(indexing(tok, IndexRecordOption::WithFreqsAndPositions))
     };
     let fields = Fields {
         ids: b.add_text_field("ids", STORED),
-        kind: b.add_text_field("kind", STRING),
-        path: b.add_text_field("path", STRING | FAST),
-        dpath: b.add_text_field("dpath", STRING),
+        kind: b.add_text_field("kind", raw()),
+        path: b.add_text_field("path", raw() | FAST),
+        dpath: b.add_text_field("dpath", raw()),
         case: b.add_text_field("case", kw(false)),
         speaker: b.add_text_field("speaker", kw(true)),
-        respondent: b.add_text_field("respondent", STRING | STORED),
+        respondent: b.add_text_field("respondent", raw() | STORED),
         attrs: b.add_json_field(
             "attrs",
-            JsonObjectOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(KEYWORD)
-                    .set_index_option(IndexRecordOption::Basic),
-            ),
+            JsonObjectOptions::default()
+                .set_indexing_options(indexing(KEYWORD, IndexRecordOption::Basic)),
         ),
         start: b.add_u64_field("start", FAST),
         end: b.add_u64_field("end", FAST),
@@ -250,12 +252,12 @@ pub fn build() -> (Schema, Fields) {
         swide: b.add_u64_field("swide", FAST),
         sent0: b.add_u64_field("sent0", FAST),
         hash: b.add_text_field("hash", STORED),
-        code: b.add_text_field("code", STRING),
-        code_src: b.add_text_field("code_src", STRING),
+        code: b.add_text_field("code", raw()),
+        code_src: b.add_text_field("code_src", raw()),
         prov: b.add_text_field("prov", STORED),
-        pcode: b.add_text_field("pcode", STRING | FAST),
-        psrc: b.add_text_field("psrc", STRING | FAST),
-        pspeaker: b.add_text_field("pspeaker", STRING | FAST),
+        pcode: b.add_text_field("pcode", raw() | FAST),
+        psrc: b.add_text_field("psrc", raw() | FAST),
+        pspeaker: b.add_text_field("pspeaker", raw() | FAST),
         pinfo: b.add_u64_field("pinfo", FAST),
     };
     (b.build(), fields)
