@@ -675,10 +675,15 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             if target.is_none() {
                 target = Some(open_target(!reusable)?);
             }
-            if let Some((_, index, writer)) = target.as_mut() {
-                let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
-                for (path, tds) in pending.drain(..) {
-                    writer.delete_term(Term::from_field_text(fields.path, &path));
+            if let Some((_, _, writer)) = target.as_mut() {
+                // A fresh generation has nothing to replace.
+                let replaced: Vec<String> = pending
+                    .iter()
+                    .filter(|(path, _)| reusable && old.documents.contains_key(path))
+                    .map(|(path, _)| path.clone())
+                    .collect();
+                delete_paths(writer, replaced)?;
+                for (_, tds) in pending.drain(..) {
                     for td in tds {
                         writer.add_document(td).map_err(|e| tantivy_err(&e))?;
                     }
@@ -700,9 +705,8 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
             target = Some(open_target(!reusable)?);
         }
         let (generation, index, mut writer) = target.take().expect("opened above");
-        let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
-        for path in &report.removed {
-            writer.delete_term(Term::from_field_text(fields.path, path));
+        if reusable {
+            delete_paths(&mut writer, report.removed.clone())?;
         }
         let _ = std::fs::remove_file(generation.stamp());
         writer.commit().map_err(|e| tantivy_err(&e))?;
@@ -730,6 +734,18 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     report.seconds = started.elapsed().as_secs_f64();
     report.manifest = Some(manifest);
     Ok(report)
+}
+
+/// Deletes every index document of `paths` (documents are found by their
+/// `path` column: only document units have a path term).
+fn delete_paths(writer: &mut IndexWriter, paths: Vec<String>) -> Result<(), Diagnostics> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    writer
+        .delete_query(Box::new(crate::query::paths::PathColumnQuery::new(paths)))
+        .map(|_| ())
+        .map_err(|e| tantivy_err(&e))
 }
 
 /// Writes the table of word forms for the index as committed.
@@ -809,7 +825,9 @@ fn read_runs(path: &Path) -> HashMap<String, PathRuns> {
 /// The runs of consecutive index documents with the same path in a
 /// segment, as (first document, one past the last, path ordinal), in
 /// order: one pass over the `path` column.
-fn path_runs(reader: &tantivy::SegmentReader) -> tantivy::Result<Vec<(u32, u32, u32)>> {
+pub(crate) fn path_runs(
+    reader: &tantivy::SegmentReader,
+) -> tantivy::Result<Vec<(u32, u32, u32)>> {
     let mut runs: Vec<(u32, u32, u32)> = Vec::new();
     let mut extend = |doc: u32, ord: u64| {
         let ord = ord as u32;

@@ -26,7 +26,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 15;
+pub const SCHEMA_VERSION: u32 = 16;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -42,7 +42,9 @@ pub struct Fields {
     pub ids: Field,
     /// The unit kinds this span serves, as one term ([`kind_term`]).
     pub kind: Field,
-    /// Document path relative to the corpus root.
+    /// Document path relative to the corpus root: a fast field only, read
+    /// by document number (an indexed term on every unit cost as much as
+    /// a word); filters and deletes by path go through `query::paths`.
     pub path: Field,
     /// The same, on the document unit only: text searches of whole
     /// documents resolve to the paths of documents with a matching
@@ -233,7 +235,7 @@ pub fn build() -> (Schema, Fields) {
     let fields = Fields {
         ids: b.add_text_field("ids", STORED),
         kind: b.add_text_field("kind", raw()),
-        path: b.add_text_field("path", raw() | FAST),
+        path: b.add_text_field("path", FAST),
         dpath: b.add_text_field("dpath", raw()),
         case: b.add_text_field("case", kw(false)),
         speaker: b.add_text_field("speaker", kw(true)),

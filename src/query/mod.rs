@@ -366,23 +366,26 @@ impl<'a> Compiler<'a> {
                 self.documents_with(q, leaf)
             }
             "speaker" => self.keyword_query(f.speaker, leaf),
+            // Only document units have a path term: find them, then every
+            // unit with their paths (as for `case:`).
             "path" => {
                 let value = leaf.value.replace('\\', "/");
-                if leaf.prefix {
+                let q: Box<dyn Query> = if leaf.prefix {
                     let q = RegexQuery::from_pattern(
                         &format!("{}.*", regex_syntax_escape(&value)),
-                        f.path,
+                        f.dpath,
                     )
                     .map_err(|e| {
                         self.located(leaf.span, format!("bad prefix: {e}"), String::new())
                     })?;
-                    Ok(Box::new(q))
+                    Box::new(q)
                 } else {
-                    Ok(Box::new(TermQuery::new(
-                        Term::from_field_text(f.path, &value),
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.dpath, &value),
                         IndexRecordOption::Basic,
-                    )))
-                }
+                    ))
+                };
+                self.documents_with(q, leaf)
             }
             "respondent" => match leaf.value.to_lowercase().as_str() {
                 "true" | "yes" => Ok(self.term(f.respondent, "true")),

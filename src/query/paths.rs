@@ -7,6 +7,10 @@
 //! matches every index document with one of their paths: per segment, the
 //! runs of documents with those paths, so a candidate costs a binary search,
 //! not a walk over postings.
+//!
+//! The same runs let [`PathColumnQuery`] find every index document of a
+//! transcript from its path column alone, so only document units need an
+//! indexed path.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -66,6 +70,62 @@ impl Weight for PathSetQuery {
             TantivyError::InternalError("the index changed during the search".into())
         })?;
         Ok(Box::new(Ranges::new(ranges.clone())))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut s = self.scorer(reader, 1.0)?;
+        if s.seek(doc) == doc {
+            Ok(Explanation::new("document with one of the paths", 1.0))
+        } else {
+            Err(TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            )))
+        }
+    }
+}
+
+/// Index documents whose path is one of a set, found in any segment from
+/// its `path` column (for deletes, which tantivy runs on segments the
+/// searcher of [`PathSetQuery`] never saw).
+#[derive(Clone, Debug)]
+pub struct PathColumnQuery {
+    paths: Arc<HashSet<String>>,
+}
+
+impl PathColumnQuery {
+    /// The index documents with one of `paths`.
+    pub fn new(paths: impl IntoIterator<Item = String>) -> PathColumnQuery {
+        PathColumnQuery {
+            paths: Arc::new(paths.into_iter().collect()),
+        }
+    }
+}
+
+impl Query for PathColumnQuery {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for PathColumnQuery {
+    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut wanted = HashSet::new();
+        if let Some(col) = reader.fast_fields().str("path")? {
+            for p in self.paths.iter() {
+                if let Some(ord) = col.dictionary().term_ord(p.as_bytes())? {
+                    wanted.insert(ord);
+                }
+            }
+        }
+        let mut r: Vec<(DocId, DocId)> = Vec::new();
+        if !wanted.is_empty() {
+            for (start, end, ord) in crate::index::path_runs(reader)? {
+                if wanted.contains(&u64::from(ord)) {
+                    r.push((start, end));
+                }
+            }
+        }
+        Ok(Box::new(Ranges::new(Arc::new(r))))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
