@@ -352,7 +352,13 @@ pub fn parse_document(
     rules.known.extend(voices);
     let raw = turns::segment(&text, body_start, mode, &rules, line_times.as_deref());
     let map = CharMap::new(&text);
-    let mut units = Vec::new();
+    // A unit per turn, paragraph and sentence: sentences end at most once
+    // per terminator or line break, so this bound avoids regrowing (and
+    // copying) the vector in long transcripts.
+    let breaks = memchr::memchr3_iter(b'.', b'!', b'?', text.as_bytes()).count()
+        + memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    let paragraphs: usize = raw.iter().map(|t| t.paragraphs.len()).sum();
+    let mut units = Vec::with_capacity(2 * raw.len() + 2 * paragraphs + breaks + 1);
     let (mut s_n, mut p_n) = (0usize, 0usize);
     let (mut words, mut respondent_words) = (0usize, 0usize);
     let mut labelled = 0usize;
