@@ -349,6 +349,15 @@ pub fn parse_document(
         line_times,
         voices,
     } = plain(shown, format, bytes, opts.lossy)?;
+    // Offsets are kept in 32 bits in the index (`schema::pack_span`).
+    if u32::try_from(text.len()).is_err() {
+        return Err(Diagnostic::error(
+            "the transcript's text is larger than 4 GiB, more than qualdex can index",
+        )
+        .in_file(shown)
+        .with_help("split it into several transcripts")
+        .into());
+    }
     rules.known.extend(voices);
     let raw = turns::segment(&text, body_start, mode, &rules, line_times.as_deref());
     let map = CharMap::new(&text);

@@ -825,9 +825,7 @@ fn read_runs(path: &Path) -> HashMap<String, PathRuns> {
 /// The runs of consecutive index documents with the same path in a
 /// segment, as (first document, one past the last, path ordinal), in
 /// order: one pass over the `path` column.
-pub(crate) fn path_runs(
-    reader: &tantivy::SegmentReader,
-) -> tantivy::Result<Vec<(u32, u32, u32)>> {
+pub(crate) fn path_runs(reader: &tantivy::SegmentReader) -> tantivy::Result<Vec<(u32, u32, u32)>> {
     let mut runs: Vec<(u32, u32, u32)> = Vec::new();
     let mut extend = |doc: u32, ord: u64| {
         let ord = ord as u32;
@@ -1002,8 +1000,7 @@ pub fn unit_documents(
     let base = |start: usize, end: usize| {
         let mut td = TantivyDocument::default();
         td.add_text(f.path, &doc.path);
-        td.add_u64(f.start, start as u64);
-        td.add_u64(f.end, end as u64);
+        td.add_u64(f.span, schema::pack_span(start as u64, end as u64));
         td
     };
     let mut out = Vec::with_capacity(spans.len() + passages.len() + 1);

@@ -26,7 +26,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 16;
+pub const SCHEMA_VERSION: u32 = 17;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -60,10 +60,8 @@ pub struct Fields {
     pub respondent: Field,
     /// Every attribute, as a JSON object, on the document unit only.
     pub attrs: Field,
-    /// Start, in characters.
-    pub start: Field,
-    /// End, in characters.
-    pub end: Field,
+    /// Start and end, in characters, as one value ([`pack_span`]).
+    pub span: Field,
     /// Turn timestamp.
     pub timestamp: Field,
     /// The words, lowercased, with positions.
@@ -113,6 +111,20 @@ pub const INFO_RESPONDENT: u64 = 1;
 pub const INFO_ACCEPTED: u64 = 2;
 /// `pinfo` flag: the passage has a memo (read from `prov`).
 pub const INFO_MEMO: u64 = 4;
+
+/// A unit's start and end (in characters) as one `span` value: the start
+/// in the high 32 bits, the length in the low ones. Transcripts are read
+/// whole into memory and refused above 4 GiB, so both fit.
+pub fn pack_span(start: u64, end: u64) -> u64 {
+    let low = u64::from(u32::MAX);
+    start.min(low) << 32 | end.saturating_sub(start).min(low)
+}
+
+/// The inverse of [`pack_span`]: (start, end).
+pub fn unpack_span(v: u64) -> (u64, u64) {
+    let start = v >> 32;
+    (start, start + (v & u64::from(u32::MAX)))
+}
 
 /// Bits of a packed sentence's start and of its length.
 const SENTENCE_SPAN_BITS: u32 = 22;
@@ -245,8 +257,7 @@ pub fn build() -> (Schema, Fields) {
             JsonObjectOptions::default()
                 .set_indexing_options(indexing(KEYWORD, IndexRecordOption::Basic)),
         ),
-        start: b.add_u64_field("start", FAST),
-        end: b.add_u64_field("end", FAST),
+        span: b.add_u64_field("span", FAST),
         timestamp: b.add_text_field("timestamp", STORED),
         text: b.add_text_field("text", positions(EXACT)),
         sents2: b.add_u64_field("sents2", FAST),
@@ -277,8 +288,7 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         speaker: f("speaker")?,
         respondent: f("respondent")?,
         attrs: f("attrs")?,
-        start: f("start")?,
-        end: f("end")?,
+        span: f("span")?,
         timestamp: f("timestamp")?,
         text: f("text")?,
         sents2: f("sents2")?,
@@ -447,6 +457,14 @@ pub fn keyword(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_pack_start_and_end() {
+        let max = u64::from(u32::MAX);
+        for (s, e) in [(0, 0), (0, 1), (17, 400), (max, max), (max - 5, max + 9)] {
+            assert_eq!(unpack_span(pack_span(s, e)), (s, e), "{s} {e}");
+        }
+    }
 
     #[test]
     fn a_span_has_one_kind_term() {

@@ -658,8 +658,7 @@ struct OrderSegment {
     path: Option<tantivy::columnar::StrColumn>,
     /// The segment's paths by ordinal.
     paths: std::sync::Arc<Vec<std::sync::Arc<str>>>,
-    start: tantivy::columnar::Column<u64>,
-    end: tantivy::columnar::Column<u64>,
+    span: tantivy::columnar::Column<u64>,
     out: Vec<Match>,
 }
 
@@ -677,8 +676,7 @@ impl Collector for OrderCollector<'_> {
             segment,
             path: ff.str("path")?,
             paths: self.opened.segment_paths(reader)?,
-            start: ff.u64("start")?,
-            end: ff.u64("end")?,
+            span: ff.u64("span")?,
             out: Vec::new(),
         })
     }
@@ -698,10 +696,11 @@ impl SegmentCollector for OrderSegment {
     type Fruit = Vec<Match>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
+        let (start, end) = schema::unpack_span(self.span.first(doc).unwrap_or(0));
         self.out.push(Match {
             path: path_of(self.path.as_ref(), &self.paths, doc),
-            start: self.start.first(doc).unwrap_or(0),
-            end: self.end.first(doc).unwrap_or(0),
+            start,
+            end,
             addr: DocAddress::new(self.segment, doc),
         });
     }
@@ -1093,8 +1092,7 @@ struct RowSegment {
     code: StrCache,
     src: StrCache,
     speaker: StrCache,
-    start: tantivy::columnar::Column<u64>,
-    end: tantivy::columnar::Column<u64>,
+    span: tantivy::columnar::Column<u64>,
     info: tantivy::columnar::Column<u64>,
     out: Vec<(PassageRow, u64, DocAddress)>,
 }
@@ -1116,8 +1114,7 @@ impl Collector for RowCollector<'_> {
             code: StrCache::new(reader, "pcode")?,
             src: StrCache::new(reader, "psrc")?,
             speaker: StrCache::new(reader, "pspeaker")?,
-            start: ff.u64("start")?,
-            end: ff.u64("end")?,
+            span: ff.u64("span")?,
             info: ff.u64("pinfo")?,
             out: Vec::new(),
         })
@@ -1140,6 +1137,7 @@ impl SegmentCollector for RowSegment {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         let info = self.info.first(doc).unwrap_or(0);
+        let (start, end) = schema::unpack_span(self.span.first(doc).unwrap_or(0));
         let source = match self.src.get(doc) {
             Some(s) if s.starts_with("manual:") => crate::coding::Source::Manual {
                 coder: s["manual:".len()..].to_string(),
@@ -1150,8 +1148,8 @@ impl SegmentCollector for RowSegment {
             path: path_of(self.path.as_ref(), &self.paths, doc).to_string(),
             code: self.code.get(doc).unwrap_or_default(),
             source,
-            start: usize::try_from(self.start.first(doc).unwrap_or(0)).unwrap_or(usize::MAX),
-            end: usize::try_from(self.end.first(doc).unwrap_or(0)).unwrap_or(usize::MAX),
+            start: usize::try_from(start).unwrap_or(usize::MAX),
+            end: usize::try_from(end).unwrap_or(usize::MAX),
             speaker: self.speaker.get(doc),
             respondent: info & schema::INFO_RESPONDENT != 0,
             strength: usize::try_from(info >> 8).unwrap_or(usize::MAX),

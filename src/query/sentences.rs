@@ -245,10 +245,7 @@ fn passages_by_path(
             continue;
         }
         let ff = reader.fast_fields();
-        let (start, end) = (
-            ff.u64("start").map_err(|e| failed(&e))?,
-            ff.u64("end").map_err(|e| failed(&e))?,
-        );
+        let span = ff.u64("span").map_err(|e| failed(&e))?;
         let Some(path) = ff.str("path").map_err(|e| failed(&e))? else {
             continue;
         };
@@ -262,7 +259,7 @@ fn passages_by_path(
                 && let Some(o) = path.term_ords(doc).next()
                 && let Some(v) = by_ord.get_mut(usize::try_from(o).unwrap_or(usize::MAX))
             {
-                v.push((start.first(doc).unwrap_or(0), end.first(doc).unwrap_or(0)));
+                v.push(schema::unpack_span(span.first(doc).unwrap_or(0)));
             }
             doc = scorer.advance();
         }
@@ -624,7 +621,7 @@ struct Columns {
     sents2: Column<u64>,
     sents: Column<u64>,
     swide: Column<u64>,
-    start: Column<u64>,
+    span: Column<u64>,
     sent0: Column<u64>,
     path: Option<tantivy::columnar::StrColumn>,
     paths: Arc<Vec<Arc<str>>>,
@@ -640,7 +637,7 @@ impl Columns {
             sents2: column("sents2")?,
             sents: column("sents")?,
             swide: column("swide")?,
-            start: column("start")?,
+            span: column("span")?,
             sent0: column("sent0")?,
             path: ff.str("path").map_err(|e| failed(&e))?,
             paths: opened.segment_paths(reader).map_err(|e| failed(&e))?,
@@ -660,7 +657,7 @@ impl Columns {
         }
         // Packed starts are relative to the paragraph's.
         let base = if spans.is_some() {
-            self.start.first(doc).unwrap_or(0)
+            schema::unpack_span(self.span.first(doc).unwrap_or(0)).0
         } else {
             0
         };
