@@ -231,6 +231,10 @@ pub struct Unit {
     /// End byte in the plain text.
     #[serde(skip)]
     pub byte_end: usize,
+    /// For a sentence, the position in the index of its first word within
+    /// its paragraph (the index's words before it); 0 for other units.
+    #[serde(skip)]
+    pub word: u32,
 }
 
 /// A parsed transcript.
@@ -390,17 +394,16 @@ pub fn parse_document(
             timestamp: t.timestamp.clone(),
             byte_start: s,
             byte_end: e,
+            word: 0,
         };
         units.push(mk(UnitKind::Turn, numbered('t', ti + 1), first, last));
         for &(ps, pe) in &t.paragraphs {
             p_n += 1;
             let para = &text[ps..pe];
-            let n = segment::word_count(para);
-            words += n;
-            if respondent {
-                respondent_words += n;
-            }
             units.push(mk(UnitKind::Paragraph, numbered('p', p_n), ps, pe));
+            let first_sentence = units.len();
+            // Sentence starts, relative to the paragraph, then its end.
+            let mut offsets = Vec::new();
             for (off, sentence) in segment::sentences(para) {
                 let trimmed = sentence.trim();
                 if trimmed.is_empty() {
@@ -409,12 +412,26 @@ pub fn parse_document(
                 let lead = sentence.len() - sentence.trim_start().len();
                 let ss = ps + off + lead;
                 s_n += 1;
+                offsets.push(ss - ps);
                 units.push(mk(
                     UnitKind::Sentence,
                     numbered('s', s_n),
                     ss,
                     ss + trimmed.len(),
                 ));
+            }
+            offsets.push(para.len());
+            // One count of the index's words gives each sentence's first
+            // word and the paragraph's word count.
+            let tokens = segment::token_starts(para, &offsets);
+            for (u, &w) in units[first_sentence..].iter_mut().zip(&tokens) {
+                u.word = w;
+            }
+            let total = tokens.last().map_or(0, |&t| t as usize);
+            let n = segment::word_count_from_tokens(para, total);
+            words += n;
+            if respondent {
+                respondent_words += n;
             }
         }
     }
@@ -432,6 +449,7 @@ pub fn parse_document(
             timestamp: None,
             byte_start: s,
             byte_end: e,
+            word: 0,
         });
     }
     Ok(Document {

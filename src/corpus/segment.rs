@@ -84,6 +84,18 @@ pub fn token_starts(text: &str, offsets: &[usize]) -> Vec<u32> {
     out
 }
 
+/// [`word_count`], given the number of the index's words in `text` (runs
+/// of letters and digits, as [`token_starts`] counts them): in ASCII text
+/// without `_` the words are those runs less the joined ones.
+pub fn word_count_from_tokens(text: &str, tokens: usize) -> usize {
+    let s = text.as_bytes();
+    if text.is_ascii() && memchr::memchr(b'_', s).is_none() {
+        tokens.saturating_sub(ascii_joins(s))
+    } else {
+        word_count(text)
+    }
+}
+
 /// The number of words in `text`, as `unicode_words().count()` gives it.
 pub fn word_count(text: &str) -> usize {
     if !text.is_ascii() {
@@ -182,8 +194,14 @@ fn ascii_token_starts(s: &[u8], from: usize, to: usize) -> usize {
 /// [`word_count`] for ASCII text without `_`: the runs of letters and
 /// digits, less the runs that a middle character joins to the one before.
 fn ascii_word_count_without_underscores(s: &[u8]) -> usize {
-    // WB6/7: letter (`:` `.` `'`) letter; WB11/12: digit (`,` `;` `.` `'`) digit.
-    // Middle characters are a small share of the text: look at each.
+    ascii_token_starts(s, 0, s.len()) - ascii_joins(s)
+}
+
+/// The runs of letters and digits that a middle character joins to the
+/// one before (WB6/7: letter (`:` `.` `'`) letter; WB11/12: digit (`,` `;`
+/// `.` `'`) digit). Middle characters are a small share of the text: each
+/// is looked at where memchr finds it.
+fn ascii_joins(s: &[u8]) -> usize {
     let joins = |i: usize| {
         i > 0 && i + 1 < s.len() && {
             let (a, m, c) = (s[i - 1], s[i], s[i + 1]);
@@ -198,7 +216,7 @@ fn ascii_word_count_without_underscores(s: &[u8]) -> usize {
     let digits = memchr::memchr2_iter(b',', b';', s)
         .filter(|&i| joins(i))
         .count();
-    ascii_token_starts(s, 0, s.len()) - letters - digits
+    letters + digits
 }
 
 /// Offsets after which a sentence ends, the last being the text's length.
@@ -388,13 +406,17 @@ mod tests {
             assert_eq!(word_count(&text), text.unicode_words().count(), "{text:?}");
         }
         assert_eq!(word_count("Ça va, l'été 2.5"), 4);
+        assert_eq!(word_count_from_tokens("Ça va, l'été 2.5", 6), 4);
         // Without `_` (the summing path), long enough to cross its blocks.
         let alphabet: &[&str] = &[
             "a", "Z", "7", "0", ".", ":", "'", ",", ";", " ", "\n", "-", "word", "it's", "3.5",
             "e.g.",
         ];
         for text in random_texts(alphabet, 400, 0x9e37_79b9_7f4a_7c15, 2_000) {
-            assert_eq!(word_count(&text), text.unicode_words().count(), "{text:?}");
+            let words = text.unicode_words().count();
+            assert_eq!(word_count(&text), words, "{text:?}");
+            let tokens = token_starts(&text, &[text.len()])[0] as usize;
+            assert_eq!(word_count_from_tokens(&text, tokens), words, "{text:?}");
         }
     }
 

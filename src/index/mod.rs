@@ -1023,7 +1023,7 @@ pub fn unit_documents(
             td.add_text(f.timestamp, ts);
         }
         if let Some(p) = units.iter().find(|v| v.kind == UnitKind::Paragraph) {
-            add_sentences(&mut td, f, text, p, sentences.get(&p.byte_start));
+            add_sentences(&mut td, f, p, sentences.get(&p.byte_start));
         }
         add_codes(&mut td, u.byte_start, u.byte_end);
         out.push(td);
@@ -1097,23 +1097,18 @@ pub fn unit_documents(
 fn add_sentences(
     td: &mut TantivyDocument,
     f: &Fields,
-    text: &str,
     paragraph: &corpus::Unit,
     sentences: Option<&Vec<&corpus::Unit>>,
 ) {
     let Some(sentences) = sentences.filter(|s| !s.is_empty()) else {
         return;
     };
-    let offsets: Vec<usize> = sentences
-        .iter()
-        .map(|s| s.byte_start - paragraph.byte_start)
-        .collect();
     let first = sentences[0]
         .id
         .strip_prefix('s')
         .and_then(|n| n.parse().ok());
     td.add_u64(f.sent0, first.unwrap_or(0));
-    let words = corpus::segment::token_starts(text, &offsets);
+    let words: Vec<u32> = sentences.iter().map(|s| s.word).collect();
     let spans: Option<Vec<(u32, u64, u64)>> = sentences
         .iter()
         .zip(&words)
