@@ -220,7 +220,7 @@ pub struct Unit {
     /// The turn this unit lies in (0-based), if any.
     pub turn: Option<usize>,
     /// The speaker, if the unit lies in a labelled turn.
-    pub speaker: Option<String>,
+    pub speaker: Option<std::sync::Arc<str>>,
     /// True when the words are a respondent's (a labelled, non-interviewer turn).
     pub respondent: bool,
     /// The turn's timestamp, if the transcript gives one.
@@ -383,13 +383,16 @@ pub fn parse_document(
         }
         let first = t.paragraphs[0].0;
         let last = t.paragraphs[t.paragraphs.len() - 1].1;
+        // Shared by the turn's units (a sentence's copy is a count, not a
+        // string).
+        let speaker: Option<std::sync::Arc<str>> = t.speaker.as_deref().map(Into::into);
         let mk = |kind: UnitKind, id: String, s: usize, e: usize| Unit {
             kind,
             id,
             start: map.char_at(s),
             end: map.char_at(e),
             turn: Some(ti),
-            speaker: t.speaker.clone(),
+            speaker: speaker.clone(),
             respondent,
             timestamp: t.timestamp.clone(),
             byte_start: s,
