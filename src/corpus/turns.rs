@@ -56,10 +56,12 @@ impl SpeakerRules {
 }
 
 /// [`SpeakerRules::is_interviewer`], worked out once per distinct label of
-/// a transcript (a transcript repeats a handful of labels in every turn).
+/// a transcript (a transcript repeats a handful of labels in every turn),
+/// and the same for [`plausible_label`].
 pub struct Interviewers<'a> {
     rules: &'a SpeakerRules,
     seen: std::cell::RefCell<Vec<(String, bool)>>,
+    plausible: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> Interviewers<'a> {
@@ -68,22 +70,47 @@ impl<'a> Interviewers<'a> {
         Interviewers {
             rules,
             seen: Default::default(),
+            plausible: Default::default(),
         }
+    }
+
+    /// [`plausible_label`] for the `Speaker:` form, checked on every line:
+    /// the labels found are remembered (what is not a label, such as the
+    /// start of a sentence with a colon, is checked each time).
+    fn plausible(&self, label: &str) -> bool {
+        let mut found = self.plausible.borrow_mut();
+        if found.iter().any(|l| l == label) {
+            return true;
+        }
+        let answer = plausible_label(label);
+        if answer && found.len() < 64 {
+            found.push(label.to_string());
+        }
+        answer
     }
 
     /// True when `label` is an interviewer's.
     pub fn check(&self, label: &str) -> bool {
-        let mut seen = self.seen.borrow_mut();
-        if let Some((_, answer)) = seen.iter().find(|(l, _)| l == label) {
-            return *answer;
-        }
-        let answer = self.rules.is_interviewer(label);
-        // A transcript with many labels is checked label by label.
-        if seen.len() < 64 {
-            seen.push((label.to_string(), answer));
-        }
-        answer
+        remembered(&self.seen, label, |l| self.rules.is_interviewer(l))
     }
+}
+
+/// `answer(label)`, looked up among the answers already given.
+fn remembered(
+    seen: &std::cell::RefCell<Vec<(String, bool)>>,
+    label: &str,
+    answer: impl Fn(&str) -> bool,
+) -> bool {
+    let mut seen = seen.borrow_mut();
+    if let Some((_, a)) = seen.iter().find(|(l, _)| l == label) {
+        return *a;
+    }
+    let a = answer(label);
+    // A transcript with many labels is checked label by label.
+    if seen.len() < 64 {
+        seen.push((label.to_string(), a));
+    }
+    a
 }
 
 /// Splits `Name [role]` into the name and the bracketed role.
@@ -235,7 +262,9 @@ fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) 
     if let Some(colon) = memchr::memchr(b':', reach) {
         let label = &rest[..colon];
         let after = &rest[colon + 1..];
-        if (after.is_empty() || after.starts_with(char::is_whitespace)) && plausible_label(label) {
+        if (after.is_empty() || after.starts_with(char::is_whitespace))
+            && interviewers.plausible(label)
+        {
             let content = offset + colon + 1 + (after.len() - after.trim_start().len());
             let known = rules.known.contains(label) || interviewers.check(label);
             return Some(Header {
