@@ -957,27 +957,37 @@ pub fn unit_documents(
     passages: &[CodedPassage],
     f: &Fields,
 ) -> Vec<TantivyDocument> {
-    let mut spans: BTreeMap<(usize, usize), Vec<&corpus::Unit>> = BTreeMap::new();
+    // Turns and paragraphs by span (a paragraph that is a whole turn
+    // shares its span), each paragraph with its sentences, which follow it
+    // among the units.
+    let mut spans: Vec<((usize, usize), usize)> = Vec::new();
+    let mut sentences: Vec<std::ops::Range<usize>> = vec![0..0; doc.units.len()];
     let mut document_unit = None;
-    // Each paragraph's sentences, which follow it among the units.
-    let mut sentences: HashMap<usize, Vec<&corpus::Unit>> = HashMap::new();
     let mut paragraph = None;
-    for u in &doc.units {
+    for (i, u) in doc.units.iter().enumerate() {
         match u.kind {
             UnitKind::Document => document_unit = Some(u),
             UnitKind::Sentence => {
                 if let Some(p) = paragraph {
-                    sentences.entry(p).or_default().push(u);
+                    let r: &mut std::ops::Range<usize> = &mut sentences[p];
+                    if r.start == r.end {
+                        *r = i..i + 1;
+                    } else if r.end == i {
+                        r.end = i + 1;
+                    }
                 }
             }
             kind => {
                 if kind == UnitKind::Paragraph {
-                    paragraph = Some(u.byte_start);
+                    paragraph = Some(i);
                 }
-                spans.entry((u.byte_start, u.byte_end)).or_default().push(u);
+                spans.push(((u.byte_start, u.byte_end), i));
             }
         }
     }
+    // In span order; a turn before its paragraph when they coincide, as
+    // the units come.
+    spans.sort_by_key(|&(span, i)| (span, i));
     let attr_obj: BTreeMap<String, OwnedValue> = attrs
         .iter()
         .map(|(k, v)| (k.clone(), OwnedValue::Str(v.clone())))
@@ -1007,7 +1017,8 @@ pub fn unit_documents(
         td
     };
     let mut out = Vec::with_capacity(spans.len() + passages.len() + 1);
-    for units in spans.values() {
+    for group in spans.chunk_by(|a, b| a.0 == b.0) {
+        let units: Vec<&corpus::Unit> = group.iter().map(|&(_, i)| &doc.units[i]).collect();
         let u = units[0];
         let mut td = base(u.start, u.end);
         let text = &doc.text[u.byte_start..u.byte_end];
@@ -1025,8 +1036,12 @@ pub fn unit_documents(
         if let Some(ts) = &u.timestamp {
             td.add_text(f.timestamp, ts);
         }
-        if let Some(p) = units.iter().find(|v| v.kind == UnitKind::Paragraph) {
-            add_sentences(&mut td, f, p, sentences.get(&p.byte_start));
+        if let Some(&(_, p)) = group
+            .iter()
+            .find(|&&(_, i)| doc.units[i].kind == UnitKind::Paragraph)
+        {
+            let own = &doc.units[sentences[p].clone()];
+            add_sentences(&mut td, f, &doc.units[p], own);
         }
         add_codes(&mut td, u.byte_start, u.byte_end);
         out.push(td);
@@ -1101,11 +1116,11 @@ fn add_sentences(
     td: &mut TantivyDocument,
     f: &Fields,
     paragraph: &corpus::Unit,
-    sentences: Option<&Vec<&corpus::Unit>>,
+    sentences: &[corpus::Unit],
 ) {
-    let Some(sentences) = sentences.filter(|s| !s.is_empty()) else {
+    if sentences.is_empty() {
         return;
-    };
+    }
     let first = sentences[0]
         .id
         .strip_prefix('s')
