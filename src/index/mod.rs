@@ -683,13 +683,10 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
                     .map(|(path, _)| path.clone())
                     .collect();
                 delete_paths(writer, replaced)?;
-                // One batch per transcript: its documents go to one
-                // indexing thread, in one message, and stay contiguous in
-                // one segment (see `path_runs`).
                 for (_, tds) in pending.drain(..) {
-                    writer
-                        .run(tds.into_iter().map(tantivy::indexer::UserOperation::Add))
-                        .map_err(|e| tantivy_err(&e))?;
+                    for td in tds {
+                        writer.add_document(td).map_err(|e| tantivy_err(&e))?;
+                    }
                 }
             }
         }
