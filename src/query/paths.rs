@@ -38,16 +38,9 @@ impl PathSetQuery {
         for reader in opened.reader.searcher().segment_readers() {
             let names = opened.segment_paths(reader)?;
             let allowed: Vec<bool> = names.iter().map(|p| wanted.contains(&**p)).collect();
-            let mut r: Vec<(DocId, DocId)> = Vec::new();
-            for &(start, end, ord) in opened.path_runs(reader)?.iter() {
-                if !allowed.get(ord as usize).copied().unwrap_or(false) {
-                    continue;
-                }
-                match r.last_mut() {
-                    Some(last) if last.1 == start => last.1 = end,
-                    _ => r.push((start, end)),
-                }
-            }
+            let r = ranges_of(&opened.path_runs(reader)?, |ord| {
+                allowed.get(ord as usize).copied().unwrap_or(false)
+            });
             ranges.insert(reader.segment_id(), Arc::new(r));
         }
         Ok(PathSetQuery {
@@ -73,14 +66,7 @@ impl Weight for PathSetQuery {
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut s = self.scorer(reader, 1.0)?;
-        if s.seek(doc) == doc {
-            Ok(Explanation::new("document with one of the paths", 1.0))
-        } else {
-            Err(TantivyError::InvalidArgument(format!(
-                "document {doc} does not match"
-            )))
-        }
+        explain(self, reader, doc)
     }
 }
 
@@ -117,26 +103,49 @@ impl Weight for PathColumnQuery {
                 }
             }
         }
-        let mut r: Vec<(DocId, DocId)> = Vec::new();
-        if !wanted.is_empty() {
-            for (start, end, ord) in crate::index::path_runs(reader)? {
-                if wanted.contains(&u64::from(ord)) {
-                    r.push((start, end));
-                }
-            }
-        }
+        let r = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            let runs = crate::index::path_runs(reader)?;
+            ranges_of(&runs, |ord| wanted.contains(&u64::from(ord)))
+        };
         Ok(Box::new(Ranges::new(Arc::new(r))))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut s = self.scorer(reader, 1.0)?;
-        if s.seek(doc) == doc {
-            Ok(Explanation::new("document with one of the paths", 1.0))
-        } else {
-            Err(TantivyError::InvalidArgument(format!(
-                "document {doc} does not match"
-            )))
+        explain(self, reader, doc)
+    }
+}
+
+/// The document ranges of the runs (first, one past the last, path
+/// ordinal) whose path is `allowed`, adjacent ones merged.
+fn ranges_of(runs: &[(u32, u32, u32)], allowed: impl Fn(u32) -> bool) -> Vec<(DocId, DocId)> {
+    let mut r: Vec<(DocId, DocId)> = Vec::new();
+    for &(start, end, ord) in runs {
+        if !allowed(ord) {
+            continue;
         }
+        match r.last_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            _ => r.push((start, end)),
+        }
+    }
+    r
+}
+
+/// Explains a match of a path query: the document is in one of its ranges.
+fn explain(
+    weight: &dyn Weight,
+    reader: &SegmentReader,
+    doc: DocId,
+) -> tantivy::Result<Explanation> {
+    let mut s = weight.scorer(reader, 1.0)?;
+    if s.seek(doc) == doc {
+        Ok(Explanation::new("document with one of the paths", 1.0))
+    } else {
+        Err(TantivyError::InvalidArgument(format!(
+            "document {doc} does not match"
+        )))
     }
 }
 
@@ -207,6 +216,14 @@ mod tests {
             d.advance();
         }
         out
+    }
+
+    #[test]
+    fn runs_become_merged_ranges_of_the_allowed_paths() {
+        let runs = [(0, 3, 0), (3, 5, 1), (5, 9, 2), (9, 10, 0), (12, 14, 1)];
+        assert_eq!(ranges_of(&runs, |o| o != 2), [(0, 5), (9, 10), (12, 14)]);
+        assert_eq!(ranges_of(&runs, |o| o == 0), [(0, 3), (9, 10)]);
+        assert_eq!(ranges_of(&runs, |_| false), []);
     }
 
     #[test]
