@@ -8,6 +8,7 @@
 //! `CURRENT` at the end, so the last good index stays usable throughout.
 
 pub mod forms;
+pub mod layout;
 pub mod manifest;
 pub mod schema;
 
@@ -1014,32 +1015,42 @@ pub fn unit_documents(
         td
     };
     let mut out = Vec::with_capacity(spans.len() + passages.len() + 1);
+    // What showing a paragraph or turn needs, for the document unit.
+    let mut shown = layout::Writer::default();
     for group in spans.chunk_by(|a, b| a.0 == b.0) {
-        let units: Vec<&corpus::Unit> = group.iter().map(|&(_, i)| &doc.units[i]).collect();
-        let u = units[0];
+        let u = &doc.units[group[0].1];
         let mut td = base(u.start, u.end);
         let text = &doc.text[u.byte_start..u.byte_end];
         td.add_text(f.text, text);
-        let ids: Vec<&str> = units.iter().map(|v| v.id.as_str()).collect();
-        td.add_text(f.ids, ids.join(" "));
-        let kinds: Vec<UnitKind> = units.iter().map(|v| v.kind).collect();
+        let kinds: Vec<UnitKind> = group.iter().map(|&(_, i)| doc.units[i].kind).collect();
         td.add_text(f.kind, schema::kind_term(&kinds));
         if let Some(s) = &u.speaker {
             td.add_text(f.speaker, s);
         }
+        let mut entry = layout::Entry {
+            start: u.start,
+            flags: 0,
+            sentences: 0,
+            speaker: u.speaker.as_deref(),
+            timestamp: u.timestamp.as_deref(),
+        };
         if u.respondent {
             td.add_text(f.respondent, "true");
+            entry.flags |= layout::RESPONDENT;
         }
-        if let Some(ts) = &u.timestamp {
-            td.add_text(f.timestamp, ts);
+        if kinds.contains(&UnitKind::Turn) {
+            entry.flags |= layout::TURN;
         }
         if let Some(&(_, p)) = group
             .iter()
             .find(|&&(_, i)| doc.units[i].kind == UnitKind::Paragraph)
         {
             let own = &doc.units[sentences[p].clone()];
+            entry.flags |= layout::PARAGRAPH;
+            entry.sentences = own.len();
             add_sentences(&mut td, f, &doc.units[p], own);
         }
+        shown.push(&entry);
         add_codes(&mut td, u.byte_start, u.byte_end);
         out.push(td);
     }
@@ -1056,6 +1067,7 @@ pub fn unit_documents(
         td.add_text(f.ids, &u.id);
         td.add_text(f.kind, UnitKind::Document.as_str());
         td.add_text(f.hash, &doc.hash);
+        td.add_text(f.layout, shown.finish());
         add_codes(&mut td, u.byte_start, u.byte_end);
         out.push(td);
     }
@@ -1107,37 +1119,23 @@ pub fn unit_documents(
     out
 }
 
-/// Records a paragraph's sentences: their spans, the word position each
-/// starts at, and the number of the first.
+/// Records a paragraph's sentences: their spans and the word position each
+/// starts at (their numbers are counted from the document's layout).
 fn add_sentences(
     td: &mut TantivyDocument,
     f: &Fields,
     paragraph: &corpus::Unit,
     sentences: &[corpus::Unit],
 ) {
-    if sentences.is_empty() {
-        return;
-    }
-    let first = sentences[0]
-        .id
-        .strip_prefix('s')
-        .and_then(|n| n.parse().ok());
-    td.add_u64(f.sent0, first.unwrap_or(0));
-    let words: Vec<u32> = sentences.iter().map(|s| s.word).collect();
-    let spans: Option<Vec<(u32, u64, u64)>> = sentences
+    // (first word, start from the paragraph's, length), in characters.
+    let relative = |s: &corpus::Unit| {
+        let start = s.start.checked_sub(paragraph.start)?;
+        Some((s.word, start as u64, (s.end - s.start) as u64))
+    };
+    let halves: Option<Vec<u32>> = sentences
         .iter()
-        .zip(&words)
-        .map(|(s, &w)| {
-            let start = s.start.checked_sub(paragraph.start)?;
-            Some((w, start as u64, (s.end - s.start) as u64))
-        })
+        .map(|s| relative(s).and_then(|(w, st, l)| schema::pack_half(w, st, l)))
         .collect();
-    let halves: Option<Vec<u32>> = spans.as_ref().and_then(|spans| {
-        spans
-            .iter()
-            .map(|&(w, s, l)| schema::pack_half(w, s, l))
-            .collect()
-    });
     if let Some(halves) = halves {
         for pair in halves.chunks(2) {
             let second = pair.get(1).copied().unwrap_or(schema::NO_HALF);
@@ -1145,22 +1143,29 @@ fn add_sentences(
         }
         return;
     }
-    let packed: Option<Vec<u64>> = spans.and_then(|spans| {
-        spans
-            .iter()
-            .map(|&(w, s, l)| schema::pack_sentence(w, s, l))
-            .collect()
-    });
+    let packed: Option<Vec<u64>> = sentences
+        .iter()
+        .map(|s| relative(s).and_then(|(w, st, l)| schema::pack_sentence(w, st, l)))
+        .collect();
     match packed {
         Some(values) => values.into_iter().for_each(|v| td.add_u64(f.sents, v)),
         None => {
-            for (s, &w) in sentences.iter().zip(&words) {
+            for s in sentences {
                 td.add_u64(f.swide, s.start as u64);
                 td.add_u64(f.swide, s.end as u64);
-                td.add_u64(f.swide, u64::from(w));
+                td.add_u64(f.swide, u64::from(s.word));
             }
         }
     }
+}
+
+/// What a transcript's document unit keeps for showing its hits.
+#[derive(Debug, Default)]
+pub struct DocumentUnit {
+    /// The hash of the file's bytes when indexed.
+    pub hash: String,
+    /// Its paragraphs' and turns' ids, speakers and sentence numbers.
+    pub layout: layout::Layout,
 }
 
 /// An opened index, ready for queries.
@@ -1191,6 +1196,9 @@ pub struct Opened {
     /// Documents whose texts were asked for but whose files changed since
     /// they were indexed.
     changed: std::sync::Mutex<BTreeSet<String>>,
+    /// What the document units hold for showing hits, by path (read on
+    /// first use).
+    units: std::sync::Mutex<HashMap<String, Option<std::sync::Arc<DocumentUnit>>>>,
     /// Document paths by fast-field ordinal, per segment (built on first use).
     paths: std::sync::Mutex<
         HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<std::sync::Arc<str>>>>,
@@ -1265,6 +1273,7 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
         runs_path: g.runs(),
         corpus: study.corpus_dir(),
         changed: Default::default(),
+        units: Default::default(),
     }))
 }
 
@@ -1343,27 +1352,72 @@ impl Opened {
         Ok(std::sync::Arc::new(path_runs(reader)?))
     }
 
+    /// The stored values of `path`'s document unit that show hits: read
+    /// once per path (one posting per segment, then the stored document).
+    fn document_unit(&self, path: &str) -> Option<std::sync::Arc<DocumentUnit>> {
+        if let Some(u) = self.units.lock().ok()?.get(path) {
+            return u.clone();
+        }
+        let unit = self.read_document_unit(path).map(std::sync::Arc::new);
+        if let Ok(mut units) = self.units.lock() {
+            units.insert(path.to_string(), unit.clone());
+        }
+        unit
+    }
+
+    fn read_document_unit(&self, path: &str) -> Option<DocumentUnit> {
+        use tantivy::schema::{IndexRecordOption, Value};
+        use tantivy::{DocAddress, DocSet, TERMINATED};
+        let searcher = self.reader.searcher();
+        let term = Term::from_field_text(self.fields.dpath, path);
+        for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+            let inverted = reader.inverted_index(self.fields.dpath).ok()?;
+            let Some(mut postings) = inverted
+                .read_postings(&term, IndexRecordOption::Basic)
+                .ok()?
+            else {
+                continue;
+            };
+            let alive = reader.alive_bitset();
+            let mut d = postings.doc();
+            while d != TERMINATED {
+                if alive.is_none_or(|a| a.is_alive(d)) {
+                    let addr = DocAddress::new(u32::try_from(ord).ok()?, d);
+                    let doc: TantivyDocument = searcher.doc(addr).ok()?;
+                    let text = |f| doc.get_first(f).and_then(|v| v.as_str());
+                    return Some(DocumentUnit {
+                        hash: text(self.fields.hash)?.to_string(),
+                        layout: text(self.fields.layout)
+                            .and_then(layout::Layout::parse)
+                            .unwrap_or_default(),
+                    });
+                }
+                d = postings.advance();
+            }
+        }
+        None
+    }
+
+    /// The id, speaker, timestamp and respondent flag of `path`'s
+    /// paragraph or turn starting at `start` (in characters), from the
+    /// document unit's layout.
+    pub fn details(&self, path: &str, start: u64, kind: UnitKind) -> Option<layout::Details> {
+        self.document_unit(path)?.layout.details(start, kind)
+    }
+
+    /// The number in its document of the `k`-th sentence (from 0) of
+    /// `path`'s paragraph starting at `start`.
+    pub fn sentence_number(&self, path: &str, start: u64, k: u64) -> Option<u64> {
+        self.document_unit(path)?.layout.sentence(start, k)
+    }
+
     /// The plain text of a document, read from its file (cached by the
     /// caller, see [`Bodies`]). `None` when the file no longer holds the
     /// text that was indexed (edited or deleted since), so offsets into it
     /// would point at the wrong words.
     pub fn body(&self, path: &str) -> Option<String> {
-        use tantivy::collector::TopDocs;
-        use tantivy::query::TermQuery;
-        use tantivy::schema::{IndexRecordOption, Value};
-        let searcher = self.reader.searcher();
-        // One posting: the document unit of `path`.
-        let q = TermQuery::new(
-            Term::from_field_text(self.fields.dpath, path),
-            IndexRecordOption::Basic,
-        );
-        let top = searcher
-            .search(&q, &TopDocs::with_limit(1).order_by_score())
-            .ok()?;
-        let (_, addr) = top.first()?;
-        let doc: TantivyDocument = searcher.doc(*addr).ok()?;
-        let hash = doc.get_first(self.fields.hash).and_then(|v| v.as_str())?;
-        let text = corpus::indexed_text(&self.corpus.join(path), hash);
+        let unit = self.document_unit(path)?;
+        let text = corpus::indexed_text(&self.corpus.join(path), &unit.hash);
         if text.is_none()
             && let Ok(mut changed) = self.changed.lock()
         {
@@ -1430,13 +1484,16 @@ mod tests {
         let tds = unit_documents(&doc, &BTreeMap::new(), &[], &f);
         let paragraphs: Vec<&TantivyDocument> = tds
             .iter()
-            .filter(|td| values(td, f.sent0).len() == 1)
+            .filter(|td| {
+                [f.sents2, f.sents, f.swide]
+                    .iter()
+                    .any(|&s| !values(td, s).is_empty())
+            })
             .collect();
         assert_eq!(paragraphs.len(), 3);
-        // The first: two sentences in one value, numbered from 1; "Fine."
-        // starts at the paragraph's third word, 12 characters in.
+        // The first: two sentences in one value; "Fine." starts at the
+        // paragraph's third word, 12 characters in.
         let short = paragraphs[0];
-        assert_eq!(values(short, f.sent0), [1]);
         assert!(values(short, f.swide).is_empty() && values(short, f.sents).is_empty());
         let pairs = values(short, f.sents2);
         assert_eq!(pairs.len(), 1);
@@ -1445,7 +1502,6 @@ mod tests {
         // The third: sentences 5 to 7, one value each (the first is 2,054
         // characters long); "Go." is word 413, 2,061 characters in.
         let medium = paragraphs[2];
-        assert_eq!(values(medium, f.sent0), [5]);
         assert!(values(medium, f.sents2).is_empty());
         let packed: Vec<(u32, u64, u64)> = values(medium, f.sents)
             .into_iter()
@@ -1454,7 +1510,6 @@ mod tests {
         assert_eq!(packed, [(0, 0, 2054), (411, 2055, 5), (412, 2061, 3)]);
         // The second: sentences 3 and 4, as (start, end, first word).
         let wide = paragraphs[1];
-        assert_eq!(values(wide, f.sent0), [3]);
         assert!(values(wide, f.sents).is_empty() && values(wide, f.sents2).is_empty());
         let start = doc
             .units
@@ -1465,5 +1520,74 @@ mod tests {
         let w = values(wide, f.swide);
         assert_eq!(w.len(), 6);
         assert_eq!((w[2], w[3], w[4], w[5]), (0, start, start + 5, 900_001));
+    }
+
+    /// The layout stored on the document unit, read back as a search
+    /// does, against the units the transcript was parsed into.
+    #[test]
+    fn the_layout_describes_every_paragraph_turn_and_sentence() {
+        let (_, f) = schema::build();
+        let text = "Opening words without a speaker. Second sentence.\n\n\
+            [00:00:05] Ana: First question? Yes.\n\n\
+            [00:00:09] Ben: One paragraph. Of two sentences.\n\n\
+            A second paragraph of Ben's turn. With more. And more.\n\n\
+            A third.\n\n\
+            [00:01:10] Ana: Thanks!\n\n\
+            [00:01:12] Ben: Bye.\n";
+        let opts = corpus::ReadOptions {
+            speakers: SpeakerRules::new(&["Ana".to_string()], None),
+            ..Default::default()
+        };
+        let doc = corpus::parse_document(
+            "a.md",
+            Path::new("a.md"),
+            corpus::Format::Md,
+            text.as_bytes(),
+            &opts,
+        )
+        .unwrap();
+        let tds = unit_documents(&doc, &BTreeMap::new(), &[], &f);
+        let stored: Vec<&str> = tds
+            .iter()
+            .filter_map(|td| td.get_first(f.layout).and_then(|v| v.as_str()))
+            .collect();
+        assert_eq!(stored.len(), 1, "one layout, on the document unit");
+        let layout = layout::Layout::parse(stored[0]).unwrap();
+        let turns = doc
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Turn)
+            .count();
+        assert!(turns >= 5, "{turns} turns");
+        let mut multi = false;
+        let mut paragraph_start = 0;
+        let mut k = 0;
+        for u in &doc.units {
+            match u.kind {
+                UnitKind::Paragraph | UnitKind::Turn => {
+                    let d = layout.details(u.start as u64, u.kind).unwrap();
+                    assert_eq!(d.id, u.id);
+                    assert_eq!(d.speaker.as_deref(), u.speaker.as_deref(), "{}", u.id);
+                    assert_eq!(d.timestamp, u.timestamp, "{}", u.id);
+                    assert_eq!(d.respondent, u.respondent, "{}", u.id);
+                    if u.kind == UnitKind::Paragraph {
+                        paragraph_start = u.start as u64;
+                        k = 0;
+                        let turn = doc.units.iter().find(|t| {
+                            t.kind == UnitKind::Turn && t.start <= u.start && u.end <= t.end
+                        });
+                        multi |= turn.is_some_and(|t| t.end > u.end || t.start < u.start);
+                    }
+                }
+                UnitKind::Sentence => {
+                    let n = layout.sentence(paragraph_start, k).unwrap();
+                    assert_eq!(format!("s{n}"), u.id);
+                    k += 1;
+                }
+                UnitKind::Document => {}
+            }
+        }
+        assert!(multi, "a turn of several paragraphs is covered");
+        assert!(doc.units.iter().any(|u| u.respondent) && doc.units.iter().any(|u| !u.respondent));
     }
 }

@@ -26,7 +26,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 17;
+pub const SCHEMA_VERSION: u32 = 18;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -36,8 +36,10 @@ pub const KEYWORD: &str = "qd_kw";
 /// Handles to every field.
 #[derive(Debug, Clone)]
 pub struct Fields {
-    /// Unit ids, one per kind this span serves, in one stored value
-    /// separated by spaces (`p3 t2`); see [`unit_id`]. Every stored or
+    /// The unit id of a document unit (`d`) or coded passage, stored.
+    /// Paragraphs and turns have none: theirs are counted from the
+    /// document unit's [`Fields::layout`], as are their speakers'
+    /// labels, timestamps and first sentence numbers. Every stored or
     /// indexed value costs a paragraph more than its few bytes suggest.
     pub ids: Field,
     /// The unit kinds this span serves, as one term ([`kind_term`]).
@@ -53,17 +55,17 @@ pub struct Fields {
     /// Case name (lowercased in the index, original stored in the manifest),
     /// on the document unit only (see `query::paths`).
     pub case: Field,
-    /// Speaker label.
+    /// Speaker label, lowercased, for filters (not stored: see
+    /// [`Fields::layout`] and [`Fields::pspeaker`]).
     pub speaker: Field,
     /// `true` on respondents' words; absent elsewhere (so
-    /// `respondent:false` is the complement of `respondent:true`).
+    /// `respondent:false` is the complement of `respondent:true`). Not
+    /// stored: shown from [`Fields::layout`] or [`Fields::pinfo`].
     pub respondent: Field,
     /// Every attribute, as a JSON object, on the document unit only.
     pub attrs: Field,
     /// Start and end, in characters, as one value ([`pack_span`]).
     pub span: Field,
-    /// Turn timestamp.
-    pub timestamp: Field,
     /// The words, lowercased, with positions.
     pub text: Field,
     /// On paragraphs of at most 2,046 characters and 1,022 words (most
@@ -80,14 +82,15 @@ pub struct Fields {
     /// The same for paragraphs too long to pack: three values per sentence
     /// (start, end, first word position).
     pub swide: Field,
-    /// On paragraphs: the number of the paragraph's first sentence in its
-    /// document (1-based).
-    pub sent0: Field,
     /// The hash of the transcript file's bytes, stored on the document unit
     /// only. Document texts are not kept in the index: they are read from
     /// the files, and this tells whether a file still holds the text that
     /// was indexed (see `Opened::body`).
     pub hash: Field,
+    /// The transcript's layout (`index::layout`), stored on the document
+    /// unit only: the ids, speakers, timestamps and sentence numbers of
+    /// its paragraphs and turns, read to show hits.
+    pub layout: Field,
     /// Codes (with their ancestors) of passages overlapping this span.
     pub code: Field,
     /// The same, prefixed by source: `auto|path`, `manual|path`, `coder:NAME|path`.
@@ -177,13 +180,6 @@ pub fn unpack_sentence(v: u64) -> (u32, u64, u64) {
     (word, (v >> SENTENCE_SPAN_BITS) & mask, v & mask)
 }
 
-/// The id with `prefix` (`p`, `t`, ...) among a span's stored `ids`.
-pub fn unit_id(ids: &str, prefix: char) -> Option<String> {
-    ids.split(' ')
-        .find(|id| id.starts_with(prefix))
-        .map(String::from)
-}
-
 /// The `kind` term of a span that is both a paragraph and a whole turn
 /// (most spans in interviews): one term instead of two.
 const PARAGRAPH_TURN: &str = "paragraph+turn";
@@ -232,11 +228,8 @@ pub fn build() -> (Schema, Fields) {
             .set_index_option(option)
             .set_fieldnorms(false)
     };
-    let kw = |stored: bool| {
-        let o = TextOptions::default()
-            .set_indexing_options(indexing(KEYWORD, IndexRecordOption::Basic));
-        if stored { o.set_stored() } else { o }
-    };
+    let kw =
+        || TextOptions::default().set_indexing_options(indexing(KEYWORD, IndexRecordOption::Basic));
     // A whole value, as is (tantivy's STRING without fieldnorms).
     let raw =
         || TextOptions::default().set_indexing_options(indexing("raw", IndexRecordOption::Basic));
@@ -249,22 +242,21 @@ pub fn build() -> (Schema, Fields) {
         kind: b.add_text_field("kind", raw()),
         path: b.add_text_field("path", FAST),
         dpath: b.add_text_field("dpath", raw()),
-        case: b.add_text_field("case", kw(false)),
-        speaker: b.add_text_field("speaker", kw(true)),
-        respondent: b.add_text_field("respondent", raw() | STORED),
+        case: b.add_text_field("case", kw()),
+        speaker: b.add_text_field("speaker", kw()),
+        respondent: b.add_text_field("respondent", raw()),
         attrs: b.add_json_field(
             "attrs",
             JsonObjectOptions::default()
                 .set_indexing_options(indexing(KEYWORD, IndexRecordOption::Basic)),
         ),
         span: b.add_u64_field("span", FAST),
-        timestamp: b.add_text_field("timestamp", STORED),
         text: b.add_text_field("text", positions(EXACT)),
         sents2: b.add_u64_field("sents2", FAST),
         sents: b.add_u64_field("sents", FAST),
         swide: b.add_u64_field("swide", FAST),
-        sent0: b.add_u64_field("sent0", FAST),
         hash: b.add_text_field("hash", STORED),
+        layout: b.add_text_field("layout", STORED),
         code: b.add_text_field("code", raw()),
         code_src: b.add_text_field("code_src", raw()),
         prov: b.add_text_field("prov", STORED),
@@ -289,13 +281,12 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         respondent: f("respondent")?,
         attrs: f("attrs")?,
         span: f("span")?,
-        timestamp: f("timestamp")?,
         text: f("text")?,
         sents2: f("sents2")?,
         sents: f("sents")?,
         swide: f("swide")?,
-        sent0: f("sent0")?,
         hash: f("hash")?,
+        layout: f("layout")?,
         code: f("code")?,
         code_src: f("code_src")?,
         prov: f("prov")?,
@@ -474,15 +465,6 @@ mod tests {
         assert_eq!(kind_term(&[Paragraph]), "paragraph");
         assert_eq!(kind_term(&[Turn]), "turn");
         assert_eq!(kind_term(&[Document]), "document");
-    }
-
-    #[test]
-    fn unit_ids_are_found_by_kind() {
-        assert_eq!(unit_id("p3 t2", 'p').as_deref(), Some("p3"));
-        assert_eq!(unit_id("p3 t2", 't').as_deref(), Some("t2"));
-        assert_eq!(unit_id("t12", 't').as_deref(), Some("t12"));
-        assert_eq!(unit_id("t12", 'p'), None);
-        assert_eq!(unit_id("", 'd'), None);
     }
 
     #[test]

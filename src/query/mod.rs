@@ -9,7 +9,7 @@ pub mod parse;
 pub mod paths;
 pub mod sentences;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{
@@ -782,34 +782,25 @@ pub fn run(
         .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))?;
     let mut results = Results::counting(matches.iter().map(|m| &*m.path));
     let take = limit.unwrap_or(usize::MAX);
-    let prefix = kind.id_prefix();
     for m in matches.into_iter().take(take) {
-        let doc: TantivyDocument = searcher.doc(m.addr).map_err(|e| {
-            Diagnostics::from(Diagnostic::error(format!("cannot read the index: {e}")))
-        })?;
-        let id = doc
-            .get_first(f.ids)
-            .and_then(|v| v.as_str())
-            .and_then(|ids| schema::unit_id(ids, prefix))
-            .unwrap_or_default();
-        let speaker = doc
-            .get_first(f.speaker)
-            .and_then(|v| v.as_str())
-            .map(String::from);
-        let timestamp = doc
-            .get_first(f.timestamp)
-            .and_then(|v| v.as_str())
-            .map(String::from);
-        let respondent = doc.get_first(f.respondent).and_then(|v| v.as_str()) == Some("true");
+        // A document unit is `d`; paragraphs and turns are described by
+        // their document's layout.
+        let details = match kind {
+            UnitKind::Document => crate::index::layout::Details {
+                id: "d".into(),
+                ..Default::default()
+            },
+            _ => opened.details(&m.path, m.start, kind).unwrap_or_default(),
+        };
         results.hits.push(Hit {
             path: m.path.to_string(),
-            id,
+            id: details.id,
             kind,
             start: usize::try_from(m.start).unwrap_or(usize::MAX),
             end: usize::try_from(m.end).unwrap_or(usize::MAX),
-            speaker,
-            timestamp,
-            respondent,
+            speaker: details.speaker,
+            timestamp: details.timestamp,
+            respondent: details.respondent,
         });
     }
     Ok(results)
@@ -930,10 +921,23 @@ pub fn passages(
     // decompressed once; the final order is restored by the sort below.
     let mut matches = matches;
     matches.sort_by_key(|m| m.addr);
+    // The speaker and respondent flag, from each segment's columns.
+    let mut columns: HashMap<SegmentOrdinal, (StrCache, tantivy::columnar::Column<u64>)> =
+        HashMap::new();
+    let unreadable =
+        |e: tantivy::TantivyError| Diagnostic::error(format!("cannot read the index: {e}"));
     for m in matches {
-        let doc: TantivyDocument = searcher.doc(m.addr).map_err(|e| {
-            Diagnostics::from(Diagnostic::error(format!("cannot read the index: {e}")))
-        })?;
+        let doc: TantivyDocument = searcher.doc(m.addr).map_err(unreadable)?;
+        let (speaker, info) = match columns.entry(m.addr.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let reader = searcher.segment_reader(m.addr.segment_ord);
+                e.insert((
+                    StrCache::new(reader, "pspeaker").map_err(unreadable)?,
+                    reader.fast_fields().u64("pinfo").map_err(unreadable)?,
+                ))
+            }
+        };
         let Some(prov) = doc.get_first(f.prov).and_then(|v| v.as_str()) else {
             continue;
         };
@@ -947,11 +951,8 @@ pub fn passages(
         passage.byte_end = 0;
         out.push(PassageHit {
             path: m.path.to_string(),
-            speaker: doc
-                .get_first(f.speaker)
-                .and_then(|v| v.as_str())
-                .map(String::from),
-            respondent: doc.get_first(f.respondent).and_then(|v| v.as_str()) == Some("true"),
+            speaker: speaker.get(m.addr.doc_id),
+            respondent: info.first(m.addr.doc_id).unwrap_or(0) & schema::INFO_RESPONDENT != 0,
             passage,
         });
     }

@@ -3,7 +3,8 @@
 //! Sentences are not documents of the index (indexing their words a second
 //! time cost as much as indexing everything else). A paragraph records, in
 //! fast fields, each sentence's span and the position of its first word
-//! (`sents`, `sent0`). A sentence search first finds the paragraphs
+//! (`sents2`, `sents`, `swide`); sentence numbers are counted from the
+//! document's layout when hits are shown. A sentence search first finds the paragraphs
 //! that can hold a match: the query with its negations dropped, which every
 //! paragraph with a matching sentence matches. In each such paragraph it
 //! then works out which sentences match every leaf (words from their
@@ -20,8 +21,8 @@ use rustc_hash::FxHashMap;
 use tantivy::columnar::Column;
 use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, Scorer, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, DocId, DocSet, SegmentReader, TERMINATED, TantivyDocument, Term};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, DocSet, SegmentReader, TERMINATED, Term};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::index::{Opened, schema};
@@ -108,10 +109,11 @@ pub struct Sentence {
     pub start: u64,
     /// End, in characters.
     pub end: u64,
-    /// Its number in the document (`s12`).
-    pub number: u64,
-    /// Its paragraph in the index.
-    pub paragraph: DocAddress,
+    /// Its paragraph's start, in characters.
+    pub paragraph_start: u64,
+    /// Its place among its paragraph's sentences (from 0): the document's
+    /// layout gives its number (`s12`).
+    pub index: u64,
 }
 
 fn failed(e: &impl std::fmt::Display) -> Diagnostics {
@@ -609,7 +611,6 @@ impl Node {
 
 /// A paragraph's matching sentences, as [`for_each_paragraph`] reports them.
 struct Matched<'a> {
-    segment: u32,
     doc: DocId,
     bits: &'a Bits,
     /// Reads what the caller needs beyond the count.
@@ -622,7 +623,6 @@ struct Columns {
     sents: Column<u64>,
     swide: Column<u64>,
     span: Column<u64>,
-    sent0: Column<u64>,
     path: Option<tantivy::columnar::StrColumn>,
     paths: Arc<Vec<Arc<str>>>,
 }
@@ -638,7 +638,6 @@ impl Columns {
             sents: column("sents")?,
             swide: column("swide")?,
             span: column("span")?,
-            sent0: column("sent0")?,
             path: ff.str("path").map_err(|e| failed(&e))?,
             paths: opened.segment_paths(reader).map_err(|e| failed(&e))?,
         })
@@ -697,7 +696,7 @@ impl Matched<'_> {
     fn sentences(&self, words: &mut Vec<u32>, spans: &mut Vec<(u64, u64)>) -> Vec<Sentence> {
         self.columns.read(self.doc, words, Some(spans));
         let path = self.columns.path(self.doc);
-        let first = self.columns.sent0.first(self.doc).unwrap_or(0);
+        let paragraph_start = schema::unpack_span(self.columns.span.first(self.doc).unwrap_or(0)).0;
         self.bits
             .ones()
             .map(|k| {
@@ -706,8 +705,8 @@ impl Matched<'_> {
                     path: path.clone(),
                     start,
                     end,
-                    number: first + k as u64,
-                    paragraph: DocAddress::new(self.segment, self.doc),
+                    paragraph_start,
+                    index: k as u64,
                 }
             })
             .collect()
@@ -733,7 +732,7 @@ fn for_each_paragraph(
     let with_code = plan.tree.has_code();
     let mut scratch = Scratch::default();
     let (mut stok_buf, mut spans_buf) = (Vec::new(), Vec::new());
-    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+    for reader in searcher.segment_readers() {
         let mut driver = weight.scorer(reader, 1.0).map_err(|e| failed(&e))?;
         if driver.doc() == TERMINATED {
             continue;
@@ -741,7 +740,6 @@ fn for_each_paragraph(
         let mut tree = preparer.prepare(&plan.tree, reader)?;
         let columns = Columns::open(opened, reader)?;
         let alive = reader.alive_bitset();
-        let segment = u32::try_from(ord).unwrap_or(u32::MAX);
         let mut doc = driver.doc();
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) {
@@ -757,7 +755,6 @@ fn for_each_paragraph(
                     let bits = eval(&mut tree, &para, &mut scratch);
                     if !bits.is_empty() {
                         each(Matched {
-                            segment,
                             doc,
                             bits: &bits,
                             columns: &columns,
@@ -809,26 +806,21 @@ pub fn spans(opened: &Opened, plan: &Plan) -> Result<Vec<(Arc<str>, u64, u64)>, 
 pub fn run(opened: &Opened, plan: &Plan, limit: Option<usize>) -> Result<Results, Diagnostics> {
     let all = all_sentences(opened, plan)?;
     let mut results = Results::counting(all.iter().map(|s| &*s.path));
-    let f = &opened.fields;
-    let searcher = opened.reader.searcher();
     for s in all.into_iter().take(limit.unwrap_or(usize::MAX)) {
-        let doc: TantivyDocument = searcher.doc(s.paragraph).map_err(|e| {
-            Diagnostics::from(Diagnostic::error(format!("cannot read the index: {e}")))
-        })?;
-        let text = |field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str())
-                .map(String::from)
-        };
+        // A sentence is shown with its paragraph's speaker and timestamp.
+        let details = opened
+            .details(&s.path, s.paragraph_start, UnitKind::Paragraph)
+            .unwrap_or_default();
+        let number = opened.sentence_number(&s.path, s.paragraph_start, s.index);
         results.hits.push(Hit {
             path: s.path.to_string(),
-            id: format!("s{}", s.number),
+            id: number.map(|n| format!("s{n}")).unwrap_or_default(),
             kind: UnitKind::Sentence,
             start: usize::try_from(s.start).unwrap_or(usize::MAX),
             end: usize::try_from(s.end).unwrap_or(usize::MAX),
-            speaker: text(f.speaker),
-            timestamp: text(f.timestamp),
-            respondent: text(f.respondent).as_deref() == Some("true"),
+            speaker: details.speaker,
+            timestamp: details.timestamp,
+            respondent: details.respondent,
         });
     }
     Ok(results)
