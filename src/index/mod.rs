@@ -1023,7 +1023,7 @@ pub fn unit_documents(
         let text = &doc.text[u.byte_start..u.byte_end];
         td.add_text(f.text, text);
         let kinds: Vec<UnitKind> = group.iter().map(|&(_, i)| doc.units[i].kind).collect();
-        td.add_text(f.kind, schema::kind_term(&kinds));
+        td.add_text(f.kind, schema::kind_term(&kinds, u.respondent));
         if let Some(s) = &u.speaker {
             td.add_text(f.speaker, s);
         }
@@ -1035,7 +1035,6 @@ pub fn unit_documents(
             timestamp: u.timestamp.as_deref(),
         };
         if u.respondent {
-            td.add_text(f.respondent, "true");
             entry.flags |= layout::RESPONDENT;
         }
         if kinds.contains(&UnitKind::Turn) {

@@ -26,7 +26,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 18;
+pub const SCHEMA_VERSION: u32 = 19;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";
@@ -42,7 +42,8 @@ pub struct Fields {
     /// labels, timestamps and first sentence numbers. Every stored or
     /// indexed value costs a paragraph more than its few bytes suggest.
     pub ids: Field,
-    /// The unit kinds this span serves, as one term ([`kind_term`]).
+    /// The unit kinds this span serves, and whether the words are a
+    /// respondent's, as one term ([`kind_term`]).
     pub kind: Field,
     /// Document path relative to the corpus root: a fast field only, read
     /// by document number (an indexed term on every unit cost as much as
@@ -58,9 +59,10 @@ pub struct Fields {
     /// Speaker label, lowercased, for filters (not stored: see
     /// [`Fields::layout`] and [`Fields::pspeaker`]).
     pub speaker: Field,
-    /// `true` on respondents' words; absent elsewhere (so
-    /// `respondent:false` is the complement of `respondent:true`). Not
-    /// stored: shown from [`Fields::layout`] or [`Fields::pinfo`].
+    /// `true` on coded passages of respondents' words; absent elsewhere.
+    /// Paragraphs and turns mark them on their kind term instead
+    /// ([`kind_term`], [`respondent_query`]). Not stored: shown from
+    /// [`Fields::layout`] or [`Fields::pinfo`].
     pub respondent: Field,
     /// Every attribute, as a JSON object, on the document unit only.
     pub attrs: Field,
@@ -184,34 +186,70 @@ pub fn unpack_sentence(v: u64) -> (u32, u64, u64) {
 /// (most spans in interviews): one term instead of two.
 const PARAGRAPH_TURN: &str = "paragraph+turn";
 
+/// The `kind` terms of paragraphs and turns of respondents' words: the
+/// respondent flag rides on the kind term rather than costing a value of
+/// its own (coded passages keep the `respondent` field).
+const RESPONDENT_KINDS: [(&str, &str); 3] = [
+    ("paragraph", "paragraph/r"),
+    ("turn", "turn/r"),
+    (PARAGRAPH_TURN, "paragraph+turn/r"),
+];
+
 /// The `kind` term of a span serving `kinds` (one, or a paragraph that is
-/// a whole turn).
-pub fn kind_term(kinds: &[UnitKind]) -> &'static str {
-    match kinds {
+/// a whole turn), marked when the words are a respondent's.
+pub fn kind_term(kinds: &[UnitKind], respondent: bool) -> &'static str {
+    let term = match kinds {
         [UnitKind::Paragraph, UnitKind::Turn] | [UnitKind::Turn, UnitKind::Paragraph] => {
             PARAGRAPH_TURN
         }
         [k, ..] => k.as_str(),
         [] => "",
+    };
+    match RESPONDENT_KINDS.iter().find(|(k, _)| *k == term) {
+        Some((_, marked)) if respondent => marked,
+        _ => term,
     }
+}
+
+fn kind_term_query(fields: &Fields, t: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(fields.kind, t),
+        IndexRecordOption::Basic,
+    ))
 }
 
 /// Index documents serving units of `kind`.
 pub fn kind_query(fields: &Fields, kind: &str) -> Box<dyn Query> {
-    let term = |t: &str| -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(fields.kind, t),
-            IndexRecordOption::Basic,
-        ))
-    };
     if kind == UnitKind::Paragraph.as_str() || kind == UnitKind::Turn.as_str() {
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Should, term(kind)),
-            (Occur::Should, term(PARAGRAPH_TURN)),
-        ]))
+        let terms = RESPONDENT_KINDS
+            .iter()
+            .filter(|(k, _)| *k == kind || *k == PARAGRAPH_TURN)
+            .flat_map(|(k, r)| [k, r]);
+        Box::new(BooleanQuery::new(
+            terms
+                .map(|t| (Occur::Should, kind_term_query(fields, t)))
+                .collect(),
+        ))
     } else {
-        term(kind)
+        kind_term_query(fields, kind)
     }
+}
+
+/// Index documents of respondents' words: paragraphs and turns by their
+/// kind term, coded passages by the `respondent` field.
+pub fn respondent_query(fields: &Fields) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = RESPONDENT_KINDS
+        .iter()
+        .map(|(_, r)| (Occur::Should, kind_term_query(fields, r)))
+        .collect();
+    clauses.push((
+        Occur::Should,
+        Box::new(TermQuery::new(
+            Term::from_field_text(fields.respondent, "true"),
+            IndexRecordOption::Basic,
+        )),
+    ));
+    Box::new(BooleanQuery::new(clauses))
 }
 
 /// The `kind` of documents that hold one coded passage each.
@@ -460,11 +498,16 @@ mod tests {
     #[test]
     fn a_span_has_one_kind_term() {
         use UnitKind::*;
-        assert_eq!(kind_term(&[Paragraph, Turn]), "paragraph+turn");
-        assert_eq!(kind_term(&[Turn, Paragraph]), "paragraph+turn");
-        assert_eq!(kind_term(&[Paragraph]), "paragraph");
-        assert_eq!(kind_term(&[Turn]), "turn");
-        assert_eq!(kind_term(&[Document]), "document");
+        assert_eq!(kind_term(&[Paragraph, Turn], false), "paragraph+turn");
+        assert_eq!(kind_term(&[Turn, Paragraph], false), "paragraph+turn");
+        assert_eq!(kind_term(&[Paragraph], false), "paragraph");
+        assert_eq!(kind_term(&[Turn], false), "turn");
+        assert_eq!(kind_term(&[Document], false), "document");
+        assert_eq!(kind_term(&[Paragraph, Turn], true), "paragraph+turn/r");
+        assert_eq!(kind_term(&[Paragraph], true), "paragraph/r");
+        assert_eq!(kind_term(&[Turn], true), "turn/r");
+        // Documents are nobody's words.
+        assert_eq!(kind_term(&[Document], true), "document");
     }
 
     #[test]

@@ -388,11 +388,11 @@ impl<'a> Compiler<'a> {
                 self.documents_with(q, leaf)
             }
             "respondent" => match leaf.value.to_lowercase().as_str() {
-                "true" | "yes" => Ok(self.term(f.respondent, "true")),
-                // Only respondents' words carry the field.
+                "true" | "yes" => Ok(schema::respondent_query(&f)),
+                // Only respondents' words are marked.
                 "false" | "no" => Ok(Box::new(BooleanQuery::new(vec![
                     (Occur::Must, Box::new(tantivy::query::AllQuery)),
-                    (Occur::MustNot, self.term(f.respondent, "true")),
+                    (Occur::MustNot, schema::respondent_query(&f)),
                 ]))),
                 _ => Err(self.located(
                     leaf.span,
@@ -577,13 +577,6 @@ impl<'a> Compiler<'a> {
             slots,
             slop: if leaf.prefix { 0 } else { leaf.slop },
         })
-    }
-
-    fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, value),
-            IndexRecordOption::Basic,
-        ))
     }
 }
 
