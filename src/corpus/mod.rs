@@ -370,22 +370,20 @@ pub fn parse_document(
     // copying) the vector in long transcripts.
     let breaks = memchr::memchr3_iter(b'.', b'!', b'?', text.as_bytes()).count()
         + memchr::memchr_iter(b'\n', text.as_bytes()).count();
-    let paragraphs: usize = raw.iter().map(|t| t.paragraphs.len()).sum();
-    let mut units = Vec::with_capacity(2 * raw.len() + 2 * paragraphs + breaks + 1);
+    let paragraphs = raw.paragraphs.len();
+    let mut units = Vec::with_capacity(2 * raw.turns.len() + 2 * paragraphs + breaks + 1);
     let (mut s_n, mut p_n) = (0usize, 0usize);
     let (mut words, mut respondent_words) = (0usize, 0usize);
     let mut labelled = 0usize;
-    let interviewers = turns::Interviewers::new(&rules);
-    for (ti, t) in raw.iter().enumerate() {
-        let respondent = t.label.as_deref().is_some_and(|l| !interviewers.check(l));
+    for (ti, t) in raw.turns.iter().enumerate() {
+        let respondent = t.respondent;
         if t.speaker.is_some() {
             labelled += 1;
         }
-        let first = t.paragraphs[0].0;
-        let last = t.paragraphs[t.paragraphs.len() - 1].1;
+        let (first, last) = raw.span(t);
         // Shared by the turn's units (a sentence's copy is a count, not a
         // string).
-        let speaker: Option<std::sync::Arc<str>> = t.speaker.as_deref().map(Into::into);
+        let speaker: Option<std::sync::Arc<str>> = t.speaker.map(Into::into);
         let mk = |kind: UnitKind, id: String, s: usize, e: usize| Unit {
             kind,
             id,
@@ -394,13 +392,13 @@ pub fn parse_document(
             turn: Some(ti),
             speaker: speaker.clone(),
             respondent,
-            timestamp: t.timestamp.clone(),
+            timestamp: t.timestamp.map(str::to_string),
             byte_start: s,
             byte_end: e,
             word: 0,
         };
         units.push(mk(UnitKind::Turn, numbered('t', ti + 1), first, last));
-        for &(ps, pe) in &t.paragraphs {
+        for &(ps, pe) in raw.paragraphs_of(t) {
             p_n += 1;
             let para = &text[ps..pe];
             units.push(mk(UnitKind::Paragraph, numbered('p', p_n), ps, pe));
@@ -438,9 +436,9 @@ pub fn parse_document(
             }
         }
     }
-    if let (Some(f), Some(l)) = (raw.first(), raw.last()) {
-        let s = f.paragraphs[0].0;
-        let e = l.paragraphs[l.paragraphs.len() - 1].1;
+    if let (Some(f), Some(l)) = (raw.turns.first(), raw.turns.last()) {
+        let s = raw.span(f).0;
+        let e = raw.span(l).1;
         units.push(Unit {
             kind: UnitKind::Document,
             id: "d".into(),

@@ -55,64 +55,6 @@ impl SpeakerRules {
     }
 }
 
-/// [`SpeakerRules::is_interviewer`], worked out once per distinct label of
-/// a transcript (a transcript repeats a handful of labels in every turn),
-/// and the same for [`plausible_label`].
-pub struct Interviewers<'a> {
-    rules: &'a SpeakerRules,
-    seen: std::cell::RefCell<Vec<(String, bool)>>,
-    plausible: std::cell::RefCell<Vec<String>>,
-}
-
-impl<'a> Interviewers<'a> {
-    /// Remembers the answers for `rules`.
-    pub fn new(rules: &'a SpeakerRules) -> Interviewers<'a> {
-        Interviewers {
-            rules,
-            seen: Default::default(),
-            plausible: Default::default(),
-        }
-    }
-
-    /// [`plausible_label`] for the `Speaker:` form, checked on every line:
-    /// the labels found are remembered (what is not a label, such as the
-    /// start of a sentence with a colon, is checked each time).
-    fn plausible(&self, label: &str) -> bool {
-        let mut found = self.plausible.borrow_mut();
-        if found.iter().any(|l| l == label) {
-            return true;
-        }
-        let answer = plausible_label(label);
-        if answer && found.len() < 64 {
-            found.push(label.to_string());
-        }
-        answer
-    }
-
-    /// True when `label` is an interviewer's.
-    pub fn check(&self, label: &str) -> bool {
-        remembered(&self.seen, label, |l| self.rules.is_interviewer(l))
-    }
-}
-
-/// `answer(label)`, looked up among the answers already given.
-fn remembered(
-    seen: &std::cell::RefCell<Vec<(String, bool)>>,
-    label: &str,
-    answer: impl Fn(&str) -> bool,
-) -> bool {
-    let mut seen = seen.borrow_mut();
-    if let Some((_, a)) = seen.iter().find(|(l, _)| l == label) {
-        return *a;
-    }
-    let a = answer(label);
-    // A transcript with many labels is checked label by label.
-    if seen.len() < 64 {
-        seen.push((label.to_string(), a));
-    }
-    a
-}
-
 /// Splits `Name [role]` into the name and the bracketed role.
 pub fn split_role(label: &str) -> (&str, Option<&str>) {
     let t = label.trim();
@@ -125,40 +67,90 @@ pub fn split_role(label: &str) -> (&str, Option<&str>) {
     (t, None)
 }
 
-/// One speaker turn: byte ranges of its paragraphs (trimmed).
+/// One speaker turn: its label, borrowed from the text, and its paragraphs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawTurn {
+pub struct RawTurn<'t> {
     /// The speaker's label as written (without `[role]` suffix), if any.
-    pub speaker: Option<String>,
+    pub speaker: Option<&'t str>,
     /// The label as written, including a `[role]` suffix.
-    pub label: Option<String>,
+    pub label: Option<&'t str>,
+    /// The label's number among the transcript's distinct labels, if any
+    /// (less than [`Turns::labels`]): turns with the same label share it.
+    pub label_id: Option<usize>,
+    /// True when the words are a respondent's (a labelled turn whose label
+    /// is not an interviewer's).
+    pub respondent: bool,
     /// The turn's first timestamp, if the transcript gives one.
-    pub timestamp: Option<String>,
-    /// Paragraph byte ranges, in order, non-empty.
+    pub timestamp: Option<&'t str>,
+    /// Its paragraphs: a range of [`Turns::paragraphs`], never empty.
+    pub paragraphs: std::ops::Range<usize>,
+}
+
+/// A transcript's speaker turns and paragraphs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Turns<'t> {
+    /// The turns, in order.
+    pub turns: Vec<RawTurn<'t>>,
+    /// Paragraph byte ranges (trimmed, non-empty), in order: each turn's
+    /// are a run of them.
     pub paragraphs: Vec<(usize, usize)>,
+    /// How many distinct labels [`RawTurn::label_id`] numbers.
+    pub labels: usize,
+}
+
+impl<'t> Turns<'t> {
+    /// The byte ranges of a turn's paragraphs.
+    pub fn paragraphs_of(&self, turn: &RawTurn<'t>) -> &[(usize, usize)] {
+        self.paragraphs.get(turn.paragraphs.clone()).unwrap_or(&[])
+    }
+
+    /// The byte range a turn covers, from its first paragraph's start to
+    /// its last one's end.
+    pub fn span(&self, turn: &RawTurn<'t>) -> (usize, usize) {
+        let p = self.paragraphs_of(turn);
+        match (p.first(), p.last()) {
+            (Some(f), Some(l)) => (f.0, l.1),
+            _ => (0, 0),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Header {
-    label: String,
-    timestamp: Option<String>,
+struct Header<'t> {
+    label: &'t str,
+    timestamp: Option<&'t str>,
     /// Byte offset of the turn's text within the line.
     content: usize,
     /// Unmistakable layouts need no second occurrence.
     marked: bool,
 }
 
+/// `hh:mm:ss` or `mm:ss` (one or two digits each), the last part possibly
+/// followed by a fraction (`.5`, `,250` or anything after the separator).
 fn is_timestamp(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    (2..=3).contains(&parts.len())
-        && parts.iter().enumerate().all(|(i, p)| {
-            let p = if i == parts.len() - 1 {
-                p.split(['.', ',']).next().unwrap_or("")
-            } else {
-                p
-            };
-            !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit())
-        })
+    // A timestamp starts with a digit: most words are rejected here.
+    if !s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
+    let two_digits =
+        |p: &str| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit());
+    let mut parts = 0;
+    let mut rest = s;
+    loop {
+        parts += 1;
+        match rest.split_once(':') {
+            Some((p, r)) => {
+                if parts == 3 || !two_digits(p) {
+                    return false;
+                }
+                rest = r;
+            }
+            None => {
+                let last = rest.split(['.', ',']).next().unwrap_or("");
+                return parts >= 2 && two_digits(last);
+            }
+        }
+    }
 }
 
 /// A plausible speaker label: short, starts with a letter, no sentence punctuation.
@@ -204,7 +196,82 @@ fn plausible_label(label: &str) -> bool {
 /// The most bytes a label of 60 characters can take.
 const MAX_LABEL_BYTES: usize = 60 * 4;
 
-fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) -> Option<Header> {
+/// What the `Speaker:` form's checks found for the labels of one
+/// transcript, checked on every line: the plausible labels, each with
+/// whether it is known (a voice or an interviewer's) and so marked. What
+/// is not a label, such as the start of a sentence with a colon, is
+/// checked each time.
+struct LabelChecks<'t, 'r> {
+    rules: &'r SpeakerRules,
+    found: Vec<(&'t str, bool)>,
+}
+
+impl<'t, 'r> LabelChecks<'t, 'r> {
+    fn new(rules: &'r SpeakerRules) -> Self {
+        LabelChecks {
+            rules,
+            found: Vec::new(),
+        }
+    }
+
+    /// For a plausible label, whether it is known; `None` for another text.
+    fn plausible(&mut self, label: &'t str) -> Option<bool> {
+        if let Some(&(_, known)) = self.found.iter().find(|(l, _)| *l == label) {
+            return Some(known);
+        }
+        if !plausible_label(label) {
+            return None;
+        }
+        let known = self.rules.known.contains(label) || self.rules.is_interviewer(label);
+        // A transcript with many labels is checked label by label.
+        if self.found.len() < 64 {
+            self.found.push((label, known));
+        }
+        Some(known)
+    }
+}
+
+/// Numbers the distinct labels of one transcript's headers and counts how
+/// many headers give each. A transcript has a handful of labels, looked
+/// up in a short list; past that, in a hash map.
+#[derive(Default)]
+struct LabelCounts<'t> {
+    few: Vec<&'t str>,
+    many: HashMap<&'t str, usize>,
+    /// Headers per label number.
+    counts: Vec<usize>,
+}
+
+/// How many labels [`LabelCounts`] looks up in its list.
+const FEW_LABELS: usize = 16;
+
+impl<'t> LabelCounts<'t> {
+    /// Counts one more header with `label`; returns the label's number.
+    fn add(&mut self, label: &'t str) -> usize {
+        let id = if let Some(i) = self.few.iter().position(|&l| l == label) {
+            i
+        } else if let Some(&i) = self.many.get(label) {
+            i
+        } else {
+            let i = self.counts.len();
+            self.counts.push(0);
+            if self.few.len() < FEW_LABELS {
+                self.few.push(label);
+            } else {
+                self.many.insert(label, i);
+            }
+            i
+        };
+        self.counts[id] += 1;
+        id
+    }
+}
+
+fn detect_header<'t>(
+    line: &'t str,
+    rules: &SpeakerRules,
+    checks: &mut LabelChecks<'t, '_>,
+) -> Option<Header<'t>> {
     if let Some(re) = &rules.pattern
         && let Some(caps) = re.captures(line)
         && caps.get(0).is_some_and(|m| m.start() == 0)
@@ -212,8 +279,8 @@ fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) 
     {
         let end = caps.get(0).map_or(0, |m| m.end());
         return Some(Header {
-            label: sp.as_str().trim().to_string(),
-            timestamp: caps.name("ts").map(|m| m.as_str().to_string()),
+            label: sp.as_str().trim(),
+            timestamp: caps.name("ts").map(|m| m.as_str()),
             content: end,
             marked: true,
         });
@@ -226,7 +293,7 @@ fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) 
         && let Some(close) = rest.find(']')
         && is_timestamp(&rest[..close])
     {
-        timestamp = Some(rest[..close].to_string());
+        timestamp = Some(&rest[..close]);
         offset = 1 + close + 1;
         offset += line[offset..].len() - line[offset..].trim_start().len();
         marked = true;
@@ -251,7 +318,7 @@ fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) 
         let content = offset + 2 + close + 2 + (inner.len() - close - 2 - after.len());
         let content = content + (after.len() - after.trim_start().len());
         return Some(Header {
-            label: label.to_string(),
+            label,
             timestamp,
             content,
             marked: true,
@@ -263,12 +330,11 @@ fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) 
         let label = &rest[..colon];
         let after = &rest[colon + 1..];
         if (after.is_empty() || after.starts_with(char::is_whitespace))
-            && interviewers.plausible(label)
+            && let Some(known) = checks.plausible(label)
         {
             let content = offset + colon + 1 + (after.len() - after.trim_start().len());
-            let known = rules.known.contains(label) || interviewers.check(label);
             return Some(Header {
-                label: label.to_string(),
+                label,
                 timestamp,
                 content,
                 marked: marked || known,
@@ -285,8 +351,8 @@ fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) 
                 && name.chars().next().is_some_and(char::is_alphabetic)
             {
                 return Some(Header {
-                    label: name.to_string(),
-                    timestamp: Some(ts.to_string()),
+                    label: name,
+                    timestamp: Some(ts),
                     content: line.len(),
                     marked: true,
                 });
@@ -297,20 +363,23 @@ fn detect_header(line: &str, rules: &SpeakerRules, interviewers: &Interviewers) 
 }
 
 /// Lines of `text[from..]` as (start, end-without-line-break) byte ranges.
-fn lines(text: &str, from: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
+fn lines(text: &str, from: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = text.as_bytes();
     let mut pos = from;
-    while pos < text.len() {
-        let nl = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-        let end = if nl > pos && text.as_bytes()[nl - 1] == b'\r' {
+    std::iter::from_fn(move || {
+        if pos >= bytes.len() {
+            return None;
+        }
+        let start = pos;
+        let nl = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let end = if nl > start && bytes[nl - 1] == b'\r' {
             nl - 1
         } else {
             nl
         };
-        out.push((pos, end));
         pos = nl + 1;
-    }
-    out
+        Some((start, end))
+    })
 }
 
 fn trim_range(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
@@ -324,70 +393,106 @@ fn trim_range(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// A header found on a line, with its label's number.
+struct Found<'t> {
+    /// The line's start.
+    line: usize,
+    header: Header<'t>,
+    label_id: usize,
+}
+
 /// Splits `text[body_start..]` into speaker turns and paragraphs.
 /// `line_times` gives a timestamp per line (cue times of subtitle formats).
-pub fn segment(
-    text: &str,
+pub fn segment<'t>(
+    text: &'t str,
     body_start: usize,
     mode: ParagraphMode,
     rules: &SpeakerRules,
-    line_times: Option<&[Option<String>]>,
-) -> Vec<RawTurn> {
-    let lines = lines(text, body_start);
-    let interviewers = Interviewers::new(rules);
-    let headers: Vec<Option<Header>> = lines
-        .iter()
-        .map(|&(s, e)| detect_header(&text[s..e], rules, &interviewers))
-        .collect();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for h in headers.iter().flatten() {
-        *counts.entry(h.label.as_str()).or_default() += 1;
+    line_times: Option<&'t [Option<String>]>,
+) -> Turns<'t> {
+    // First the headers, since whether a plain label counts depends on
+    // the whole transcript; then the turns, line by line again.
+    let mut checks = LabelChecks::new(rules);
+    let mut labels = LabelCounts::default();
+    let mut found: Vec<Found<'t>> = Vec::new();
+    for (s, e) in lines(text, body_start) {
+        if let Some(header) = detect_header(&text[s..e], rules, &mut checks) {
+            let label_id = labels.add(header.label);
+            found.push(Found {
+                line: s,
+                header,
+                label_id,
+            });
+        }
     }
-    let accepted = |h: &Header| h.marked || counts.get(h.label.as_str()).copied().unwrap_or(0) >= 2;
+    let counts = labels.counts;
+    // Whether each label is an interviewer's, once it starts a turn.
+    let mut interviewer: Vec<Option<bool>> = vec![None; counts.len()];
 
-    let mut turns: Vec<RawTurn> = Vec::new();
-    let mut current: Option<RawTurn> = None;
+    let mut out = Turns {
+        labels: counts.len(),
+        ..Turns::default()
+    };
+    // The turn being read: its first paragraph is `paragraphs.len()` when
+    // it began.
+    let mut current: Option<RawTurn<'t>> = None;
     let mut para: Option<(usize, usize)> = None;
 
-    let flush_para = |cur: &mut Option<RawTurn>, para: &mut Option<(usize, usize)>| {
+    let flush_para = |cur: &mut Option<RawTurn<'t>>,
+                      para: &mut Option<(usize, usize)>,
+                      paragraphs: &mut Vec<(usize, usize)>| {
         if let Some((s, e)) = para.take()
             && let Some(r) = trim_range(text, s, e)
         {
-            cur.get_or_insert_with(|| RawTurn {
-                speaker: None,
-                label: None,
-                timestamp: None,
-                paragraphs: vec![],
-            })
-            .paragraphs
-            .push(r);
+            if cur.is_none() {
+                *cur = Some(RawTurn {
+                    speaker: None,
+                    label: None,
+                    label_id: None,
+                    respondent: false,
+                    timestamp: None,
+                    paragraphs: paragraphs.len()..paragraphs.len(),
+                });
+            }
+            paragraphs.push(r);
+        }
+    };
+    // Closes the turn being read, kept if it has paragraphs.
+    let close = |cur: Option<RawTurn<'t>>, out: &mut Turns<'t>| {
+        if let Some(mut c) = cur {
+            c.paragraphs.end = out.paragraphs.len();
+            if !c.paragraphs.is_empty() {
+                out.turns.push(c);
+            }
         }
     };
 
-    for (i, &(ls, le)) in lines.iter().enumerate() {
+    let mut next = found.iter().peekable();
+    for (i, (ls, le)) in lines(text, body_start).enumerate() {
         let line = &text[ls..le];
-        let header = headers[i].as_ref().filter(|h| accepted(h));
-        if let Some(h) = header {
-            flush_para(&mut current, &mut para);
-            let (name, _) = split_role(&h.label);
+        let on_line = next.next_if(|f| f.line == ls);
+        let header = on_line.filter(|f| f.header.marked || counts[f.label_id] >= 2);
+        if let Some(f) = header {
+            let h = &f.header;
+            flush_para(&mut current, &mut para, &mut out.paragraphs);
             let same = current
                 .as_ref()
-                .is_some_and(|c| c.label.as_deref() == Some(h.label.as_str()));
+                .is_some_and(|c| c.label_id == Some(f.label_id));
             if !same {
-                if let Some(c) = current.take()
-                    && !c.paragraphs.is_empty()
-                {
-                    turns.push(c);
-                }
+                close(current.take(), &mut out);
+                let (name, _) = split_role(h.label);
                 let ts = h
                     .timestamp
-                    .clone()
-                    .or_else(|| line_times.and_then(|t| t.get(i).cloned().flatten()));
+                    .or_else(|| line_times.and_then(|t| t.get(i)?.as_deref()));
+                let is_interviewer =
+                    *interviewer[f.label_id].get_or_insert_with(|| rules.is_interviewer(h.label));
                 current = Some(RawTurn {
-                    speaker: Some(name.to_string()),
-                    label: Some(h.label.clone()),
+                    speaker: Some(name),
+                    label: Some(h.label),
+                    label_id: Some(f.label_id),
+                    respondent: !is_interviewer,
                     timestamp: ts,
-                    paragraphs: vec![],
+                    paragraphs: out.paragraphs.len()..out.paragraphs.len(),
                 });
             }
             let cs = ls + h.content;
@@ -395,32 +500,28 @@ pub fn segment(
                 para = Some((cs, le));
             }
             if mode == ParagraphMode::EachLine {
-                flush_para(&mut current, &mut para);
+                flush_para(&mut current, &mut para, &mut out.paragraphs);
             }
             continue;
         }
         if line.trim().is_empty() {
-            flush_para(&mut current, &mut para);
+            flush_para(&mut current, &mut para, &mut out.paragraphs);
             continue;
         }
         match (&mut para, mode) {
             (Some((_, e)), ParagraphMode::BlankLines) => *e = le,
             _ => {
-                flush_para(&mut current, &mut para);
+                flush_para(&mut current, &mut para, &mut out.paragraphs);
                 para = Some((ls, le));
                 if mode == ParagraphMode::EachLine {
-                    flush_para(&mut current, &mut para);
+                    flush_para(&mut current, &mut para, &mut out.paragraphs);
                 }
             }
         }
     }
-    flush_para(&mut current, &mut para);
-    if let Some(c) = current
-        && !c.paragraphs.is_empty()
-    {
-        turns.push(c);
-    }
-    turns
+    flush_para(&mut current, &mut para, &mut out.paragraphs);
+    close(current, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -432,12 +533,23 @@ mod tests {
     }
 
     fn seg(t: &str) -> Vec<(Option<String>, Vec<String>)> {
-        segment(t, 0, ParagraphMode::BlankLines, &rules(), None)
-            .into_iter()
+        seg_with(t, ParagraphMode::BlankLines, &rules())
+    }
+
+    fn seg_with(
+        t: &str,
+        mode: ParagraphMode,
+        r: &SpeakerRules,
+    ) -> Vec<(Option<String>, Vec<String>)> {
+        let turns = segment(t, 0, mode, r, None);
+        turns
+            .turns
+            .iter()
             .map(|r| {
                 (
-                    r.speaker,
-                    r.paragraphs
+                    r.speaker.map(str::to_string),
+                    turns
+                        .paragraphs_of(r)
                         .iter()
                         .map(|&(s, e)| t[s..e].to_string())
                         .collect(),
@@ -471,9 +583,9 @@ mod tests {
         let names: Vec<_> = s.iter().map(|x| x.0.clone().unwrap()).collect();
         assert_eq!(names, ["Interviewer", "Bo Ek", "Jane Doe", "Bo"]);
         assert_eq!(s[2].1, vec!["Text of Jane.", "More of Jane."]);
-        let raw = segment(t, 0, ParagraphMode::BlankLines, &rules(), None);
-        assert_eq!(raw[1].timestamp.as_deref(), Some("00:01:05"));
-        assert_eq!(raw[2].timestamp.as_deref(), Some("1:02:03"));
+        let raw = segment(t, 0, ParagraphMode::BlankLines, &rules(), None).turns;
+        assert_eq!(raw[1].timestamp, Some("00:01:05"));
+        assert_eq!(raw[2].timestamp, Some("1:02:03"));
     }
 
     #[test]
@@ -497,9 +609,142 @@ mod tests {
         let re = Regex::new(r"^(?P<speaker>[A-Z]{2,3})>\s*").unwrap();
         let r = SpeakerRules::new(&[], Some(re));
         let t = "AB> one\nCD> two\n";
-        let s = segment(t, 0, ParagraphMode::BlankLines, &r, None);
+        let s = seg_with(t, ParagraphMode::BlankLines, &r);
         assert_eq!(s.len(), 2);
-        assert_eq!(&t[s[1].paragraphs[0].0..s[1].paragraphs[0].1], "two");
+        assert_eq!(s[1].1, ["two"]);
+    }
+
+    #[test]
+    fn labels_seen_once_are_text_unless_marked_or_known() {
+        // `Interviewer` is known; `Bo` and `Note` appear once, so they are
+        // text; bold and timestamped labels count the first time.
+        let t = "Interviewer: a\nBo: b\nNote: c\n**Memo:** d\n[00:01] Zed: e\n";
+        let s = seg(t);
+        let expected: Vec<(Option<String>, Vec<String>)> = vec![
+            (Some("Interviewer".into()), vec!["a\nBo: b\nNote: c".into()]),
+            (Some("Memo".into()), vec!["d".into()]),
+            (Some("Zed".into()), vec!["e".into()]),
+        ];
+        assert_eq!(s, expected);
+        // Seen twice, `Bo` is a speaker both times.
+        let s = seg("Interviewer: a\nBo: b\nInterviewer: c\nBo: d\n");
+        let names: Vec<_> = s.iter().map(|x| x.0.clone().unwrap()).collect();
+        assert_eq!(names, ["Interviewer", "Bo", "Interviewer", "Bo"]);
+    }
+
+    #[test]
+    fn text_before_the_first_label_is_an_unlabelled_turn() {
+        let t = "Intro line.\n\nInterviewer: q\n";
+        let raw = segment(t, 0, ParagraphMode::BlankLines, &rules(), None);
+        assert_eq!(raw.turns.len(), 2);
+        let first = &raw.turns[0];
+        assert_eq!(
+            (first.speaker, first.label, first.label_id),
+            (None, None, None)
+        );
+        assert!(!first.respondent);
+        assert_eq!(seg(t)[0].1, ["Intro line."]);
+        // A label with nothing after it starts no turn of its own.
+        assert_eq!(seg("Bo:\nBo:\n\nInterviewer: q\n").len(), 1);
+    }
+
+    #[test]
+    fn repeated_labels_share_a_number_and_role_suffixes_decide_respondents() {
+        let t = "Jane Roe [elicitor]: q1\nJim Poe [respondent]: a1\nJim Poe [respondent]: a2\nJane Roe [elicitor]: q2\n";
+        let raw = segment(t, 0, ParagraphMode::BlankLines, &rules(), None);
+        let speakers: Vec<_> = raw.turns.iter().map(|r| r.speaker.unwrap()).collect();
+        assert_eq!(speakers, ["Jane Roe", "Jim Poe", "Jane Roe"]);
+        assert_eq!(raw.turns[1].label, Some("Jim Poe [respondent]"));
+        let respondents: Vec<_> = raw.turns.iter().map(|r| r.respondent).collect();
+        assert_eq!(respondents, [false, true, false]);
+        let ids: Vec<_> = raw.turns.iter().map(|r| r.label_id.unwrap()).collect();
+        assert_eq!(ids[0], ids[2]);
+        assert_ne!(ids[0], ids[1]);
+        assert_eq!(raw.labels, 2);
+        // The same speaker twice in a row is one turn of two paragraphs.
+        assert_eq!(seg(t)[1].1, ["a1", "a2"]);
+    }
+
+    #[test]
+    fn many_labels_are_counted_alike() {
+        // More distinct labels than the short list holds.
+        let mut t = String::new();
+        for round in ["first", "second"] {
+            for i in 0..40 {
+                t.push_str(&format!("Speaker {i}: {round}\n"));
+            }
+        }
+        t.push_str("Speaker 99: once\n");
+        let raw = segment(&t, 0, ParagraphMode::BlankLines, &rules(), None);
+        assert_eq!(raw.turns.len(), 80);
+        assert_eq!(raw.labels, 41);
+        for i in 0..40 {
+            let (a, b) = (&raw.turns[i], &raw.turns[i + 40]);
+            assert_eq!(a.speaker, Some(format!("Speaker {i}").as_str()));
+            assert_eq!(a.label_id, b.label_id);
+            assert!(a.respondent);
+        }
+        let mut ids: Vec<_> = raw.turns[..40].iter().map(|r| r.label_id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 40);
+        // The label seen once stays in the last turn's text.
+        assert_eq!(raw.paragraphs_of(&raw.turns[79]).len(), 1);
+        let (s, e) = raw.span(&raw.turns[79]);
+        assert_eq!(&t[s..e], "second\nSpeaker 99: once");
+    }
+
+    #[test]
+    fn subtitle_lines_take_cue_times_and_known_voices() {
+        let mut r = rules();
+        r.known.insert("Kim".into());
+        let t = "Ann: one\ntwo\nAnn: three\nKim: four\n";
+        let times: Vec<Option<String>> = ["00:01", "00:02", "00:03", "00:04"]
+            .iter()
+            .map(|s| Some(s.to_string()))
+            .collect();
+        let raw = segment(t, 0, ParagraphMode::EachLine, &r, Some(&times));
+        let turns: Vec<_> = raw
+            .turns
+            .iter()
+            .map(|x| {
+                (
+                    x.speaker.unwrap(),
+                    x.timestamp.unwrap(),
+                    raw.paragraphs_of(x).len(),
+                )
+            })
+            .collect();
+        assert_eq!(turns, [("Ann", "00:01", 3), ("Kim", "00:04", 1)]);
+    }
+
+    #[test]
+    fn timestamps() {
+        for yes in [
+            "00:01",
+            "1:02:03",
+            "00:00:01.500",
+            "01:02,250",
+            "1:2",
+            "00:01.x",
+            "1:2:3.4.5",
+        ] {
+            assert!(is_timestamp(yes), "{yes}");
+        }
+        for no in [
+            "123:45",
+            "1",
+            "a1:02",
+            "1:02:03:04",
+            ":01",
+            "01:",
+            "1::2",
+            "",
+            "12:345",
+            "1:2:",
+            "١:٢",
+        ] {
+            assert!(!is_timestamp(no), "{no}");
+        }
     }
 
     #[test]
