@@ -776,7 +776,7 @@ impl Matcher {
                 end: u.end,
                 byte_start: u.byte_start,
                 byte_end: u.byte_end,
-                unit: Some(u.id.clone()),
+                unit: Some(u.id.as_str().to_string()),
                 evidence: matches
                     .iter()
                     .map(|&(s, e, _, rule)| Evidence {

@@ -212,7 +212,7 @@ pub struct Unit {
     /// Kind of unit.
     pub kind: UnitKind,
     /// Id within the document, e.g. `p12` (stable for the same text).
-    pub id: String,
+    pub id: UnitId,
     /// Start, in characters, into the document's plain text.
     pub start: usize,
     /// End (exclusive), in characters.
@@ -372,7 +372,9 @@ pub fn parse_document(
         + memchr::memchr_iter(b'\n', text.as_bytes()).count();
     let paragraphs = raw.paragraphs.len();
     let mut units = Vec::with_capacity(2 * raw.turns.len() + 2 * paragraphs + breaks + 1);
-    let (mut s_n, mut p_n) = (0usize, 0usize);
+    let mut turn_ids = Numbering::new('t');
+    let mut paragraph_ids = Numbering::new('p');
+    let mut sentence_ids = Numbering::new('s');
     let (mut words, mut respondent_words) = (0usize, 0usize);
     let mut labelled = 0usize;
     for (ti, t) in raw.turns.iter().enumerate() {
@@ -384,7 +386,7 @@ pub fn parse_document(
         // Shared by the turn's units (a sentence's copy is a count, not a
         // string).
         let speaker: Option<std::sync::Arc<str>> = t.speaker.map(Into::into);
-        let mk = |kind: UnitKind, id: String, s: usize, e: usize| Unit {
+        let mk = |kind: UnitKind, id: UnitId, s: usize, e: usize| Unit {
             kind,
             id,
             start: map.char_at(s),
@@ -397,11 +399,10 @@ pub fn parse_document(
             byte_end: e,
             word: 0,
         };
-        units.push(mk(UnitKind::Turn, numbered('t', ti + 1), first, last));
+        units.push(mk(UnitKind::Turn, turn_ids.next_id(), first, last));
         for &(ps, pe) in raw.paragraphs_of(t) {
-            p_n += 1;
             let para = &text[ps..pe];
-            units.push(mk(UnitKind::Paragraph, numbered('p', p_n), ps, pe));
+            units.push(mk(UnitKind::Paragraph, paragraph_ids.next_id(), ps, pe));
             let first_sentence = units.len();
             // Sentence starts, relative to the paragraph, then its end.
             let mut offsets = Vec::new();
@@ -412,11 +413,10 @@ pub fn parse_document(
                 }
                 let lead = sentence.len() - sentence.trim_start().len();
                 let ss = ps + off + lead;
-                s_n += 1;
                 offsets.push(ss - ps);
                 units.push(mk(
                     UnitKind::Sentence,
-                    numbered('s', s_n),
+                    sentence_ids.next_id(),
                     ss,
                     ss + trimmed.len(),
                 ));
@@ -441,7 +441,7 @@ pub fn parse_document(
         let e = raw.span(l).1;
         units.push(Unit {
             kind: UnitKind::Document,
-            id: "d".into(),
+            id: UnitId::document(),
             start: map.char_at(s),
             end: map.char_at(e),
             turn: None,
@@ -466,24 +466,205 @@ pub fn parse_document(
     })
 }
 
-/// A unit id such as `p12`: what `format!("{prefix}{n}")` gives, without
-/// the formatting machinery (a document has thousands of them).
-fn numbered(prefix: char, n: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut rest = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
+/// A unit's id within its document: a letter for its kind and, for all
+/// but the document itself, its number (`p12`, `s40`, `t5`, `d`). The
+/// text is kept inline, so an id takes no allocation (a document has
+/// thousands of units) and reads as a `&str`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UnitId {
+    len: u8,
+    /// The text, ASCII, then zeros.
+    text: [u8; ID_BYTES],
+}
+
+/// A letter and the ten digits of the largest 32-bit number.
+const ID_BYTES: usize = 11;
+
+impl UnitId {
+    /// The id `{prefix}{n}`. There are fewer than 2^32 units in a
+    /// transcript (its text is smaller than 4 GiB, and every unit has some
+    /// of it); a larger number would be written as 2^32 - 1. A prefix that
+    /// is not ASCII is written `?`.
+    pub fn numbered(prefix: char, n: usize) -> UnitId {
+        let mut digits = [0u8; ID_BYTES - 1];
+        let mut i = digits.len();
+        let mut rest = u32::try_from(n).unwrap_or(u32::MAX);
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let mut id = UnitId::document();
+        id.text[0] = if prefix.is_ascii() {
+            prefix as u8
+        } else {
+            b'?'
+        };
+        let n = digits.len() - i;
+        id.text[1..=n].copy_from_slice(&digits[i..]);
+        id.len = 1 + n as u8;
+        id
+    }
+
+    /// The document's id, `d`.
+    pub fn document() -> UnitId {
+        let mut text = [0u8; ID_BYTES];
+        text[0] = b'd';
+        UnitId { len: 1, text }
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        // Always ASCII (see `numbered`).
+        std::str::from_utf8(&self.text[..usize::from(self.len)]).unwrap_or("?")
+    }
+}
+
+/// Numbers the units of one kind 1, 2, 3, …, counting in the ids' text
+/// rather than writing each number anew.
+struct Numbering {
+    last: UnitId,
+}
+
+impl Numbering {
+    /// Ids `{prefix}{n}` for `n` from 1 (`prefix` ASCII).
+    fn new(prefix: char) -> Numbering {
+        Numbering {
+            last: UnitId::numbered(prefix, 0),
         }
     }
-    let mut id = String::with_capacity(1 + digits.len() - i);
-    id.push(prefix);
-    id.extend(digits[i..].iter().map(|&d| char::from(d)));
-    id
+
+    /// The next id.
+    fn next_id(&mut self) -> UnitId {
+        let id = &mut self.last;
+        let len = usize::from(id.len);
+        let digits = &mut id.text[1..len];
+        // The nines at the end turn to zeros and the digit before goes up.
+        match digits.iter().rposition(|&d| d != b'9') {
+            Some(i) => {
+                digits[i] += 1;
+                digits[i + 1..].fill(b'0');
+            }
+            // All nines: one more digit, unless that would pass the
+            // largest number `numbered` writes.
+            None if len < ID_BYTES => {
+                digits.fill(b'0');
+                id.text[1] = b'1';
+                id.text[len] = b'0';
+                id.len += 1;
+            }
+            None => {}
+        }
+        if id.len == ID_BYTES as u8 && id.as_str()[1..] > *"4294967295" {
+            *id = UnitId::numbered(char::from(id.text[0]), usize::MAX);
+        }
+        id.clone()
+    }
+}
+
+impl std::ops::Deref for UnitId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for UnitId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for UnitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for UnitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<str> for UnitId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for UnitId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for UnitId {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<UnitId> for str {
+    fn eq(&self, other: &UnitId) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<UnitId> for &str {
+    fn eq(&self, other: &UnitId) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<UnitId> for String {
+    fn eq(&self, other: &UnitId) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl Serialize for UnitId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for UnitId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<UnitId, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for UnitId {
+    type Err = String;
+
+    /// Reads an id as [`UnitId::numbered`] and [`UnitId::document`] write it.
+    fn from_str(s: &str) -> Result<UnitId, String> {
+        let bad = || format!("`{s}` is not a unit id (such as p12, s40, t5 or d)");
+        let mut chars = s.chars();
+        let prefix = chars
+            .next()
+            .filter(char::is_ascii_alphabetic)
+            .ok_or_else(bad)?;
+        let digits = chars.as_str();
+        if digits.is_empty() {
+            let mut id = UnitId::document();
+            id.text[0] = prefix as u8;
+            return Ok(id);
+        }
+        if (digits.len() > 1 && digits.starts_with('0'))
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let n: u32 = digits.parse().map_err(|_| bad())?;
+        Ok(UnitId::numbered(prefix, n as usize))
+    }
 }
 
 /// Merges a document's attributes by precedence: front matter, then
@@ -602,9 +783,51 @@ mod tests {
     }
 
     #[test]
-    fn unit_ids_are_numbered_in_decimal() {
-        for n in [0, 1, 9, 10, 99, 100, 12_345, usize::MAX] {
-            assert_eq!(numbered('s', n), format!("s{n}"));
+    fn unit_ids_read_and_compare_as_their_text() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, 4_294_967_295] {
+            let id = UnitId::numbered('s', n);
+            let text = format!("s{n}");
+            assert_eq!(id.to_string(), text);
+            assert_eq!(format!("{id:?}"), format!("{text:?}"));
+            assert_eq!(id, text);
+            assert_eq!(id, text.as_str());
+            assert_eq!(text, id);
+            assert_eq!(text.parse::<UnitId>(), Ok(id.clone()));
+            assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{text}\""));
+            let back: UnitId = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            assert_eq!(back, id);
+            assert_ne!(id, format!("s{n}0"));
+            assert_ne!(id, format!("p{n}"));
+            assert_ne!(id, "s");
+        }
+        let d = UnitId::document();
+        assert_eq!(d.to_string(), "d");
+        assert_eq!(d, "d");
+        assert_ne!(d, "d0");
+        assert_ne!(d, "");
+        assert_eq!("d".parse::<UnitId>(), Ok(d.clone()));
+        assert_eq!(UnitId::numbered('p', usize::MAX).to_string(), "p4294967295");
+        assert_eq!(&*d, "d");
+        for bad in ["", "12", "s01", "s1x", "s-1", "s4294967296", "é1"] {
+            assert!(bad.parse::<UnitId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbering_counts_like_writing_the_numbers() {
+        let mut ids = Numbering::new('s');
+        for n in 1..=100_500usize {
+            assert_eq!(ids.next_id(), UnitId::numbered('s', n), "{n}");
+        }
+        // Across the digit counts, up to the largest.
+        for n in [999_999, 9_999_999, 999_999_999, 4_294_967_290] {
+            let mut ids = Numbering {
+                last: UnitId::numbered('p', n),
+            };
+            for k in n + 1..n + 12 {
+                let expected = format!("p{}", k.min(4_294_967_295));
+                assert_eq!(ids.next_id().as_str(), expected);
+            }
         }
     }
 
