@@ -223,8 +223,9 @@ pub struct Unit {
     pub speaker: Option<std::sync::Arc<str>>,
     /// True when the words are a respondent's (a labelled, non-interviewer turn).
     pub respondent: bool,
-    /// The turn's timestamp, if the transcript gives one.
-    pub timestamp: Option<String>,
+    /// The turn's timestamp, if the transcript gives one (shared by the
+    /// turn's units).
+    pub timestamp: Option<std::sync::Arc<str>>,
     /// Start byte in the plain text (for slicing without recounting).
     #[serde(skip)]
     pub byte_start: usize,
@@ -344,7 +345,6 @@ pub fn parse_document(
     opts: &ReadOptions,
 ) -> Result<Document, Diagnostics> {
     let hash = blake3::hash(bytes).to_hex().to_string();
-    let mut rules = opts.speakers.clone();
     let Plain {
         text,
         front_matter,
@@ -362,30 +362,88 @@ pub fn parse_document(
         .with_help("split it into several transcripts")
         .into());
     }
-    rules.known.extend(voices);
-    let raw = turns::segment(&text, body_start, mode, &rules, line_times.as_deref());
-    let map = CharMap::new(&text);
-    // A unit per turn, paragraph and sentence: sentences end at most once
-    // per terminator or line break, so this bound avoids regrowing (and
-    // copying) the vector in long transcripts.
-    let breaks = memchr::memchr3_iter(b'.', b'!', b'?', text.as_bytes()).count()
-        + memchr::memchr_iter(b'\n', text.as_bytes()).count();
-    let paragraphs = raw.paragraphs.len();
-    let mut units = Vec::with_capacity(2 * raw.turns.len() + 2 * paragraphs + breaks + 1);
+    // The study's speaker rules, and the voices the format names if any.
+    let with_voices;
+    let rules = if voices.is_empty() {
+        &opts.speakers
+    } else {
+        let mut r = opts.speakers.clone();
+        r.known.extend(voices);
+        with_voices = r;
+        &with_voices
+    };
+    let ascii = text.is_ascii();
+    let raw = turns::segment(&text, body_start, mode, rules, line_times.as_deref());
+    let map = CharMap::with_ascii(&text, ascii);
+    // Sentences first, each as its byte range and the index's words before
+    // it in its paragraph, so that the units vector is sized exactly (long
+    // transcripts would otherwise regrow and copy it).
+    let mut sentences: Vec<(usize, usize, u32)> = Vec::new();
+    // Per paragraph: its first sentence in `sentences`, and its words.
+    let mut by_paragraph: Vec<(usize, usize)> = Vec::with_capacity(raw.paragraphs.len() + 1);
+    let (mut ends, mut offsets, mut tokens) = (Vec::new(), Vec::new(), Vec::new());
+    for &(ps, pe) in &raw.paragraphs {
+        let para = &text[ps..pe];
+        let para_ascii = ascii || para.is_ascii();
+        let first = sentences.len();
+        segment::sentence_ends(para, para_ascii, &mut ends);
+        // Sentence starts, relative to the paragraph, then its end.
+        offsets.clear();
+        let mut start = 0;
+        for &end in &ends {
+            let sentence = &para[start..end];
+            let lead = sentence.len() - sentence.trim_start().len();
+            let trimmed = sentence[lead..].trim_end();
+            if !trimmed.is_empty() {
+                let ss = ps + start + lead;
+                offsets.push(start + lead);
+                sentences.push((ss, ss + trimmed.len(), 0));
+            }
+            start = end;
+        }
+        offsets.push(para.len());
+        // One count of the index's words gives each sentence's first
+        // word and the paragraph's word count.
+        segment::token_starts_into(para, para_ascii, &offsets, &mut tokens);
+        for (s, &w) in sentences[first..].iter_mut().zip(&tokens) {
+            s.2 = w;
+        }
+        let total = tokens.last().map_or(0, |&t| t as usize);
+        let words = segment::word_count_from_tokens_in(para, para_ascii, total);
+        by_paragraph.push((first, words));
+    }
+    by_paragraph.push((sentences.len(), 0));
+
+    let mut units =
+        Vec::with_capacity(raw.turns.len() + raw.paragraphs.len() + sentences.len() + 1);
+    let (mut words, mut respondent_words) = (0usize, 0usize);
+    let mut labelled = 0usize;
+    // One shared copy of each speaker's name and each timestamp.
+    let mut speakers: Vec<Option<std::sync::Arc<str>>> = vec![None; raw.labels];
+    let mut last_timestamp: Option<std::sync::Arc<str>> = None;
     let mut turn_ids = Numbering::new('t');
     let mut paragraph_ids = Numbering::new('p');
     let mut sentence_ids = Numbering::new('s');
-    let (mut words, mut respondent_words) = (0usize, 0usize);
-    let mut labelled = 0usize;
     for (ti, t) in raw.turns.iter().enumerate() {
         let respondent = t.respondent;
         if t.speaker.is_some() {
             labelled += 1;
         }
         let (first, last) = raw.span(t);
-        // Shared by the turn's units (a sentence's copy is a count, not a
-        // string).
-        let speaker: Option<std::sync::Arc<str>> = t.speaker.map(Into::into);
+        let speaker: Option<std::sync::Arc<str>> = match (t.speaker, t.label_id) {
+            (Some(name), Some(id)) => Some(
+                speakers
+                    .get_mut(id)
+                    .map(|s| s.get_or_insert_with(|| name.into()).clone())
+                    .unwrap_or_else(|| name.into()),
+            ),
+            (Some(name), None) => Some(name.into()),
+            _ => None,
+        };
+        let timestamp: Option<std::sync::Arc<str>> = t.timestamp.map(|ts| match &last_timestamp {
+            Some(l) if **l == *ts => l.clone(),
+            _ => last_timestamp.insert(ts.into()).clone(),
+        });
         let mk = |kind: UnitKind, id: UnitId, s: usize, e: usize| Unit {
             kind,
             id,
@@ -394,42 +452,22 @@ pub fn parse_document(
             turn: Some(ti),
             speaker: speaker.clone(),
             respondent,
-            timestamp: t.timestamp.map(str::to_string),
+            timestamp: timestamp.clone(),
             byte_start: s,
             byte_end: e,
             word: 0,
         };
         units.push(mk(UnitKind::Turn, turn_ids.next_id(), first, last));
-        for &(ps, pe) in raw.paragraphs_of(t) {
-            let para = &text[ps..pe];
+        for (pi, &(ps, pe)) in raw.paragraphs_of(t).iter().enumerate() {
+            let pi = t.paragraphs.start + pi;
             units.push(mk(UnitKind::Paragraph, paragraph_ids.next_id(), ps, pe));
-            let first_sentence = units.len();
-            // Sentence starts, relative to the paragraph, then its end.
-            let mut offsets = Vec::new();
-            for (off, sentence) in segment::sentences(para) {
-                let trimmed = sentence.trim();
-                if trimmed.is_empty() {
-                    continue;
-                }
-                let lead = sentence.len() - sentence.trim_start().len();
-                let ss = ps + off + lead;
-                offsets.push(ss - ps);
-                units.push(mk(
-                    UnitKind::Sentence,
-                    sentence_ids.next_id(),
-                    ss,
-                    ss + trimmed.len(),
-                ));
-            }
-            offsets.push(para.len());
-            // One count of the index's words gives each sentence's first
-            // word and the paragraph's word count.
-            let tokens = segment::token_starts(para, &offsets);
-            for (u, &w) in units[first_sentence..].iter_mut().zip(&tokens) {
+            let (from, n) = by_paragraph[pi];
+            let to = by_paragraph[pi + 1].0;
+            for &(ss, se, w) in &sentences[from..to] {
+                let mut u = mk(UnitKind::Sentence, sentence_ids.next_id(), ss, se);
                 u.word = w;
+                units.push(u);
             }
-            let total = tokens.last().map_or(0, |&t| t as usize);
-            let n = segment::word_count_from_tokens(para, total);
             words += n;
             if respondent {
                 respondent_words += n;
@@ -719,7 +757,12 @@ pub struct CharMap {
 impl CharMap {
     /// Builds the map; ASCII texts need no table.
     pub fn new(text: &str) -> CharMap {
-        if text.is_ascii() {
+        CharMap::with_ascii(text, text.is_ascii())
+    }
+
+    /// [`CharMap::new`], told whether `text` is ASCII.
+    fn with_ascii(text: &str, ascii: bool) -> CharMap {
+        if ascii {
             return CharMap { table: None };
         }
         let mut table = vec![0u32; text.len() + 1];

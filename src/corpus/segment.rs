@@ -43,10 +43,8 @@ fn class(b: u8) -> Class {
 /// The sentences of `text` with their byte offsets, as
 /// `split_sentence_bound_indices` gives them.
 pub fn sentences(text: &str) -> Vec<(usize, &str)> {
-    if !text.is_ascii() {
-        return text.split_sentence_bound_indices().collect();
-    }
-    let ends = ascii_breaks(text.as_bytes());
+    let mut ends = Vec::new();
+    sentence_ends(text, text.is_ascii(), &mut ends);
     let mut out = Vec::with_capacity(ends.len());
     let mut start = 0;
     for end in ends {
@@ -56,14 +54,35 @@ pub fn sentences(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// The offsets at which the sentences of `text` end (each the next one's
+/// start, the last `text.len()`), in `out` (cleared first): the bounds of
+/// [`sentences`], without building them. `ascii` says whether `text` is.
+pub fn sentence_ends(text: &str, ascii: bool, out: &mut Vec<usize>) {
+    out.clear();
+    if ascii {
+        ascii_breaks(text.as_bytes(), out);
+    } else {
+        out.extend(
+            text.split_sentence_bound_indices()
+                .map(|(i, s)| i + s.len()),
+        );
+    }
+}
+
 /// For each byte offset in `offsets` (ascending, on character boundaries),
 /// the number of tokens of the index's word tokenizer (runs of
 /// alphanumeric characters) that start before it: the index position of
 /// the first word at or after that offset.
 pub fn token_starts(text: &str, offsets: &[usize]) -> Vec<u32> {
     let mut out = Vec::with_capacity(offsets.len());
+    token_starts_into(text, text.is_ascii(), offsets, &mut out);
+    out
+}
+
+/// [`token_starts`] in `out` (cleared first); `ascii` says whether `text` is.
+pub fn token_starts_into(text: &str, ascii: bool, offsets: &[usize], out: &mut Vec<u32>) {
+    out.clear();
     let (mut tokens, mut inside, mut at) = (0u32, false, 0usize);
-    let ascii = text.is_ascii();
     for &o in offsets {
         let o = o.min(text.len());
         if o > at {
@@ -81,15 +100,19 @@ pub fn token_starts(text: &str, offsets: &[usize]) -> Vec<u32> {
         }
         out.push(tokens);
     }
-    out
 }
 
 /// [`word_count`], given the number of the index's words in `text` (runs
 /// of letters and digits, as [`token_starts`] counts them): in ASCII text
 /// without `_` the words are those runs less the joined ones.
 pub fn word_count_from_tokens(text: &str, tokens: usize) -> usize {
+    word_count_from_tokens_in(text, text.is_ascii(), tokens)
+}
+
+/// [`word_count_from_tokens`]; `ascii` says whether `text` is.
+pub fn word_count_from_tokens_in(text: &str, ascii: bool, tokens: usize) -> usize {
     let s = text.as_bytes();
-    if text.is_ascii() && memchr::memchr(b'_', s).is_none() {
+    if ascii && memchr::memchr(b'_', s).is_none() {
         tokens.saturating_sub(ascii_joins(s))
     } else {
         word_count(text)
@@ -220,10 +243,9 @@ fn ascii_joins(s: &[u8]) -> usize {
 }
 
 /// Offsets after which a sentence ends, the last being the text's length.
-fn ascii_breaks(s: &[u8]) -> Vec<usize> {
+fn ascii_breaks(s: &[u8], out: &mut Vec<usize>) {
     use Class::*;
     let n = s.len();
-    let mut out = Vec::new();
     // Only terminators and line breaks can end a sentence: jump between
     // them (most paragraphs have no line breaks at all).
     let line_breaks = memchr::memchr2(b'\r', b'\n', s).is_some();
@@ -273,7 +295,7 @@ fn ascii_breaks(s: &[u8]) -> Vec<usize> {
         }
         if k == n {
             out.push(n);
-            return out;
+            return;
         }
         // SB8: ATerm Close* Sp* × (¬(OLetter | Upper | Lower | ParaSep | SATerm))* Lower
         if aterm {
@@ -303,7 +325,6 @@ fn ascii_breaks(s: &[u8]) -> Vec<usize> {
     if n > 0 && out.last() != Some(&n) {
         out.push(n);
     }
-    out
 }
 
 #[cfg(test)]

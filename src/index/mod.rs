@@ -1567,7 +1567,7 @@ mod tests {
                     let d = layout.details(u.start as u64, u.kind).unwrap();
                     assert_eq!(d.id, u.id);
                     assert_eq!(d.speaker.as_deref(), u.speaker.as_deref(), "{}", u.id);
-                    assert_eq!(d.timestamp, u.timestamp, "{}", u.id);
+                    assert_eq!(d.timestamp.as_deref(), u.timestamp.as_deref(), "{}", u.id);
                     assert_eq!(d.respondent, u.respondent, "{}", u.id);
                     if u.kind == UnitKind::Paragraph {
                         paragraph_start = u.start as u64;
