@@ -24,6 +24,7 @@ enum Class {
     Other,
 }
 
+#[inline]
 fn class(b: u8) -> Class {
     match b {
         b'\r' => Class::Cr,

@@ -426,8 +426,9 @@ pub fn segment<'t>(
         }
     }
     let counts = labels.counts;
-    // Whether each label is an interviewer's, once it starts a turn.
-    let mut interviewer: Vec<Option<bool>> = vec![None; counts.len()];
+    // Each label's speaker name and whether it is an interviewer's, once
+    // it starts a turn.
+    let mut names: Vec<Option<(&'t str, bool)>> = vec![None; counts.len()];
 
     let mut out = Turns {
         labels: counts.len(),
@@ -480,12 +481,11 @@ pub fn segment<'t>(
                 .is_some_and(|c| c.label_id == Some(f.label_id));
             if !same {
                 close(current.take(), &mut out);
-                let (name, _) = split_role(h.label);
                 let ts = h
                     .timestamp
                     .or_else(|| line_times.and_then(|t| t.get(i)?.as_deref()));
-                let is_interviewer =
-                    *interviewer[f.label_id].get_or_insert_with(|| rules.is_interviewer(h.label));
+                let (name, is_interviewer) = *names[f.label_id]
+                    .get_or_insert_with(|| (split_role(h.label).0, rules.is_interviewer(h.label)));
                 current = Some(RawTurn {
                     speaker: Some(name),
                     label: Some(h.label),
