@@ -35,6 +35,15 @@ pub fn decode(path: &Path, bytes: &[u8], lossy: bool) -> Result<String, Diagnost
     }
 }
 
+/// [`decode`], taking the bytes: valid UTF-8 without a BOM becomes the
+/// text as it is, without a copy.
+pub fn decode_owned(path: &Path, bytes: Vec<u8>, lossy: bool) -> Result<String, Diagnostic> {
+    if bytes.starts_with(BOM) {
+        return decode(path, &bytes, lossy);
+    }
+    String::from_utf8(bytes).or_else(|e| decode(path, e.as_bytes(), lossy))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +61,27 @@ mod tests {
             decode(Path::new("a"), b"a\xFFb", true).unwrap(),
             "a\u{FFFD}b"
         );
+    }
+
+    #[test]
+    fn owned_bytes_decode_alike() {
+        for (bytes, lossy) in [
+            (&b"\xEF\xBB\xBFhi"[..], false),
+            (b"plain", false),
+            (b"ok\nab\xFFc", false),
+            (b"a\xFFb", true),
+            (b"\xEF\xBB\xBFa\xFFb", true),
+            (b"\xEF\xBB\xBFa\xFFb", false),
+        ] {
+            let path = Path::new("a.txt");
+            let owned = decode_owned(path, bytes.to_vec(), lossy);
+            match (decode(path, bytes, lossy), owned) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => {
+                    assert_eq!((a.message, a.line, a.column), (b.message, b.line, b.column))
+                }
+                (a, b) => panic!("{bytes:?}: {a:?} against {b:?}"),
+            }
+        }
     }
 }

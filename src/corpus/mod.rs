@@ -13,6 +13,7 @@ pub mod frontmatter;
 pub mod segment;
 pub mod turns;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -275,7 +276,7 @@ pub fn read_document(file: &FoundFile, opts: &ReadOptions) -> Result<Document, D
     let bytes = std::fs::read(&file.abs).map_err(|e| {
         Diagnostics::from(Diagnostic::error(format!("cannot read: {e}")).in_file(&file.abs))
     })?;
-    parse_document(&file.rel, &file.abs, file.format, &bytes, opts)
+    parse(&file.rel, &file.abs, file.format, Cow::Owned(bytes), opts)
 }
 
 /// A transcript's plain text and what its format says about its layout.
@@ -290,10 +291,18 @@ struct Plain {
 }
 
 /// Decodes a transcript's bytes into the plain text all offsets refer to.
-fn plain(shown: &Path, format: Format, bytes: &[u8], lossy: bool) -> Result<Plain, Diagnostics> {
+fn plain(
+    shown: &Path,
+    format: Format,
+    bytes: Cow<[u8]>,
+    lossy: bool,
+) -> Result<Plain, Diagnostics> {
     match format {
         Format::Txt | Format::Md => {
-            let text = decode::decode(shown, bytes, lossy)?;
+            let text = match bytes {
+                Cow::Owned(b) => decode::decode_owned(shown, b, lossy)?,
+                Cow::Borrowed(b) => decode::decode(shown, b, lossy)?,
+            };
             let fm = frontmatter::parse(shown, &text)?;
             Ok(Plain {
                 text,
@@ -306,9 +315,9 @@ fn plain(shown: &Path, format: Format, bytes: &[u8], lossy: bool) -> Result<Plai
         }
         Format::Vtt | Format::Srt | Format::Docx => {
             let records = match format {
-                Format::Docx => formats::parse_docx(shown, bytes)?,
-                Format::Vtt => formats::parse_vtt(shown, &decode::decode(shown, bytes, lossy)?)?,
-                _ => formats::parse_srt(shown, &decode::decode(shown, bytes, lossy)?)?,
+                Format::Docx => formats::parse_docx(shown, &bytes)?,
+                Format::Vtt => formats::parse_vtt(shown, &decode::decode(shown, &bytes, lossy)?)?,
+                _ => formats::parse_srt(shown, &decode::decode(shown, &bytes, lossy)?)?,
             };
             let x = formats::assemble(&records);
             Ok(Plain {
@@ -333,7 +342,9 @@ pub fn indexed_text(abs: &Path, hash: &str) -> Option<String> {
         return None;
     }
     let format = Format::from_path(abs)?;
-    plain(abs, format, &bytes, true).ok().map(|p| p.text)
+    plain(abs, format, Cow::Owned(bytes), true)
+        .ok()
+        .map(|p| p.text)
 }
 
 /// Parses a transcript's bytes. `shown` is the path used in messages.
@@ -344,7 +355,19 @@ pub fn parse_document(
     bytes: &[u8],
     opts: &ReadOptions,
 ) -> Result<Document, Diagnostics> {
-    let hash = blake3::hash(bytes).to_hex().to_string();
+    parse(rel, shown, format, Cow::Borrowed(bytes), opts)
+}
+
+/// [`parse_document`], with the bytes owned when the caller can give
+/// them up (a text file's bytes then become its text without a copy).
+fn parse(
+    rel: &str,
+    shown: &Path,
+    format: Format,
+    bytes: Cow<[u8]>,
+    opts: &ReadOptions,
+) -> Result<Document, Diagnostics> {
+    let hash = blake3::hash(&bytes).to_hex().to_string();
     let Plain {
         text,
         front_matter,
