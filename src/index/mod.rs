@@ -1461,6 +1461,21 @@ mod tests {
         td.get_all(field).filter_map(|v| v.as_u64()).collect()
     }
 
+    /// A Markdown transcript, parsed, and its index documents.
+    fn documents_of(text: &str, opts: &corpus::ReadOptions) -> (Document, Vec<TantivyDocument>) {
+        let (_, f) = schema::build();
+        let doc = corpus::parse_document(
+            "a.md",
+            Path::new("a.md"),
+            corpus::Format::Md,
+            text.as_bytes(),
+            opts,
+        )
+        .unwrap();
+        let tds = unit_documents(&doc, &BTreeMap::new(), &[], &f);
+        (doc, tds)
+    }
+
     #[test]
     fn paragraphs_record_their_sentences_packed_or_wide() {
         let (_, f) = schema::build();
@@ -1471,16 +1486,7 @@ mod tests {
         let text = format!(
             "Ana: Hello there. Fine.\n\nAna: {long}end. Then.\n\nAna: {medium}end. Then. Go.\n"
         );
-        let opts = corpus::ReadOptions::default();
-        let doc = corpus::parse_document(
-            "a.md",
-            Path::new("a.md"),
-            corpus::Format::Md,
-            text.as_bytes(),
-            &opts,
-        )
-        .unwrap();
-        let tds = unit_documents(&doc, &BTreeMap::new(), &[], &f);
+        let (doc, tds) = documents_of(&text, &corpus::ReadOptions::default());
         let paragraphs: Vec<&TantivyDocument> = tds
             .iter()
             .filter(|td| {
@@ -1537,15 +1543,7 @@ mod tests {
             speakers: SpeakerRules::new(&["Ana".to_string()], None),
             ..Default::default()
         };
-        let doc = corpus::parse_document(
-            "a.md",
-            Path::new("a.md"),
-            corpus::Format::Md,
-            text.as_bytes(),
-            &opts,
-        )
-        .unwrap();
-        let tds = unit_documents(&doc, &BTreeMap::new(), &[], &f);
+        let (doc, tds) = documents_of(text, &opts);
         let stored: Vec<&str> = tds
             .iter()
             .filter_map(|td| td.get_first(f.layout).and_then(|v| v.as_str()))
