@@ -83,14 +83,40 @@ pub struct Discovery {
     pub files: Vec<FoundFile>,
     /// Files skipped for an unknown extension, by extension.
     pub skipped: BTreeMap<String, usize>,
+    /// Every folder listed (the corpus folder first, as `""`), in path
+    /// order, with its modification time as seen before it was listed.
+    pub folders: Vec<Folder>,
+    /// When the listing started, in nanoseconds since the epoch.
+    pub started_ns: u128,
+}
+
+/// A folder of the corpus as listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Folder {
+    /// Path relative to the corpus root, forward slashes (`""` for the root).
+    pub rel: String,
+    /// Modification time in nanoseconds since the epoch (0 if unknown). A
+    /// folder's time changes whenever an entry is added, removed or renamed
+    /// in it, so an unchanged time means an unchanged list of entries.
+    pub mtime_ns: u128,
+    /// Files in it skipped for an unknown extension, by extension.
+    pub skipped: BTreeMap<String, usize>,
+}
+
+/// Nanoseconds since the epoch of a file time (0 if unknown or earlier).
+pub fn time_ns(t: std::io::Result<std::time::SystemTime>) -> u128 {
+    t.ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// Lists transcripts under `root` (nested folders; hidden ones skipped).
 ///
-/// One `stat` per transcript is what keeps the index fresh, and on a large
-/// corpus the listing is most of a search's start-up: folders are listed in
-/// parallel, and each file is examined relative to its open folder.
+/// Folders are listed in parallel, each file is examined relative to its
+/// open folder, and each folder's time is recorded as it was before its
+/// entries were read (the index's quick check trusts an unchanged folder).
 pub fn discover(root: &Path) -> Result<Discovery, Diagnostics> {
+    let started_ns = time_ns(Ok(std::time::SystemTime::now()));
     let found = std::sync::Mutex::new(Listing::default());
     rayon::scope(|scope| list_folder(scope, root.to_path_buf(), String::new(), &found));
     let listing = found.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -101,8 +127,11 @@ pub fn discover(root: &Path) -> Result<Discovery, Diagnostics> {
     let mut out = Discovery {
         files: listing.files,
         skipped: listing.skipped,
+        folders: listing.folders,
+        started_ns,
     };
     out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.folders.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(out)
 }
 
@@ -111,39 +140,73 @@ pub fn discover(root: &Path) -> Result<Discovery, Diagnostics> {
 struct Listing {
     files: Vec<FoundFile>,
     skipped: BTreeMap<String, usize>,
+    folders: Vec<Folder>,
     /// Problems, by the path they concern.
     problems: Vec<(PathBuf, Diagnostics)>,
 }
 
-/// Lists one folder: transcripts are examined here, subfolders in tasks of
-/// their own. Hidden entries are skipped and symbolic links not followed.
+/// Lists one folder, and its subfolders in tasks of their own.
 fn list_folder<'s>(
     scope: &rayon::Scope<'s>,
     dir: PathBuf,
     rel_dir: String,
     found: &'s std::sync::Mutex<Listing>,
 ) {
+    let listed = read_folder(&dir, rel_dir);
+    for (abs, rel) in listed.subfolders {
+        scope.spawn(move |s| list_folder(s, abs, rel, found));
+    }
+    if let Ok(mut l) = found.lock() {
+        let mut files = listed.files;
+        l.files.append(&mut files);
+        for (ext, n) in &listed.folder.skipped {
+            *l.skipped.entry(ext.clone()).or_default() += n;
+        }
+        l.folders.push(listed.folder);
+        let mut problems = listed.problems;
+        l.problems.append(&mut problems);
+    }
+}
+
+/// One folder's entries.
+#[derive(Debug, Default)]
+pub struct FolderListing {
+    /// The folder, its time taken before its entries were read.
+    pub folder: Folder,
+    /// Its transcripts, in the order listed.
+    pub files: Vec<FoundFile>,
+    /// Its subfolders (path on disk, path in the corpus), in the order listed.
+    pub subfolders: Vec<(PathBuf, String)>,
+    /// Problems, by the path they concern.
+    pub problems: Vec<(PathBuf, Diagnostics)>,
+}
+
+/// Reads one folder: transcripts are examined here (one `stat` each,
+/// relative to the open folder), subfolders are returned. Hidden entries
+/// are skipped and symbolic links not followed.
+pub fn read_folder(dir: &Path, rel_dir: String) -> FolderListing {
     let failed = |dir: &Path, e: std::io::Error| {
         let d = Diagnostic::error(format!("cannot list the corpus folder: {e}")).in_file(dir);
         (dir.to_path_buf(), Diagnostics::from(d))
     };
-    let mut files = Vec::new();
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut problems = Vec::new();
-    let entries = match std::fs::read_dir(&dir) {
+    let mut out = FolderListing::default();
+    // The time before the entries: a change made while they are read leaves
+    // a later time, which the next check sees.
+    out.folder.mtime_ns = time_ns(std::fs::metadata(dir).and_then(|m| m.modified()));
+    out.folder.rel = rel_dir;
+    let rel_dir = &out.folder.rel;
+    let entries = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
-            if let Ok(mut l) = found.lock() {
-                l.problems.push(failed(&dir, e));
-            }
-            return;
+            out.problems.push(failed(dir, e));
+            return out;
         }
     };
     for entry in entries {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                problems.push(failed(&dir, e));
+                out.problems.push(failed(dir, e));
                 continue;
             }
         };
@@ -160,12 +223,12 @@ fn list_folder<'s>(
         let kind = match entry.file_type() {
             Ok(k) => k,
             Err(e) => {
-                problems.push(failed(&dir, e));
+                out.problems.push(failed(dir, e));
                 continue;
             }
         };
         if kind.is_dir() {
-            scope.spawn(move |s| list_folder(s, entry.path(), rel, found));
+            out.subfolders.push((entry.path(), rel));
             continue;
         }
         if !kind.is_file() || attributes::SHEET_NAMES.contains(&rel.as_str()) {
@@ -176,35 +239,25 @@ fn list_folder<'s>(
                 || "(none)".to_string(),
                 |e| format!(".{}", e.to_string_lossy().to_lowercase()),
             );
-            *skipped.entry(ext).or_default() += 1;
+            *out.folder.skipped.entry(ext).or_default() += 1;
             continue;
         };
         let abs = entry.path();
         match entry.metadata() {
-            Ok(meta) => files.push(FoundFile {
+            Ok(meta) => out.files.push(FoundFile {
                 rel,
-                mtime_ns: meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos()),
+                mtime_ns: time_ns(meta.modified()),
                 size: meta.len(),
                 abs,
                 format,
             }),
             Err(e) => {
                 let d = Diagnostic::error(format!("cannot read: {e}")).in_file(&abs);
-                problems.push((abs, Diagnostics::from(d)));
+                out.problems.push((abs, Diagnostics::from(d)));
             }
         }
     }
-    if let Ok(mut l) = found.lock() {
-        l.files.append(&mut files);
-        for (ext, n) in skipped {
-            *l.skipped.entry(ext).or_default() += n;
-        }
-        l.problems.append(&mut problems);
-    }
+    out
 }
 
 /// A unit of text: sentence, paragraph, turn or the whole body.
