@@ -97,7 +97,8 @@ impl Ctx {
 
     /// Opens the index after refreshing it: the index is a cache, so
     /// commands that read it first pick up edited, added or deleted
-    /// transcripts (an unchanged corpus costs one `stat` per file). If the
+    /// transcripts (an unchanged corpus costs one `stat` per folder and per
+    /// transcript, without listing the folders: see `index::stamp`). If the
     /// refresh fails (a broken file), the problems are shown and the last
     /// good index answers; if there is no index at all, the error stands.
     pub fn open_index(&self, study: &Study) -> Result<Opened> {
@@ -112,6 +113,7 @@ impl Ctx {
             study,
             &IndexOptions {
                 quiet: self.quiet,
+                quick_check: true,
                 ..Default::default()
             },
         ) {

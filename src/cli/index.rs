@@ -33,6 +33,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             lossy: args.lossy,
             quiet: ctx.quiet,
             rebuild: args.rebuild,
+            ..Default::default()
         },
     )?;
     ctx.print_report(&report);

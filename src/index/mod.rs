@@ -11,6 +11,7 @@ pub mod forms;
 pub mod layout;
 pub mod manifest;
 pub mod schema;
+mod stamp;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::IsTerminal;
@@ -33,6 +34,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::study::{Study, UnitKind};
 pub use manifest::{DocEntry, Manifest};
 pub use schema::Fields;
+use stamp::Stamp;
 
 /// Options for an index run.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +45,12 @@ pub struct IndexOptions {
     pub quiet: bool,
     /// Rebuild from scratch even if nothing changed.
     pub rebuild: bool,
+    /// Before listing the corpus, check it against the index's record:
+    /// folders whose modification times are unchanged hold the same
+    /// entries, so only the recorded transcripts are examined. Used by the
+    /// refresh before a command that reads the index; `qualdex index`
+    /// always lists the corpus.
+    pub quick_check: bool,
 }
 
 /// What an index run did.
@@ -132,106 +140,6 @@ impl Generation {
     /// Runs of documents with one path, per segment (see [`path_runs`]).
     fn runs(&self) -> PathBuf {
         self.dir.join("runs.tsv")
-    }
-}
-
-/// A small summary of what an index was built from, read before anything
-/// else: when the settings, the inputs (codebooks, manual codings, attribute
-/// sheets) and every transcript's size and modification time are as
-/// recorded, the index is up to date and nothing else is loaded. Written
-/// after the manifest; removed before a commit, so a crash leaves none.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Stamp {
-    settings: String,
-    inputs: String,
-    attributes: Vec<String>,
-    /// The codebook's families and code paths.
-    families: Vec<String>,
-    codes: Vec<String>,
-    /// (path, size, mtime in ns), sorted by path.
-    files: Vec<(String, u64, u64)>,
-}
-
-impl Stamp {
-    const HEADER: &'static str = "qualdex-stamp\t2";
-
-    fn of(settings: &str, inputs: &str, manifest: &Manifest, cb: &Codebook) -> Stamp {
-        Stamp {
-            settings: settings.to_string(),
-            inputs: inputs.to_string(),
-            attributes: manifest.attribute_names().into_iter().collect(),
-            families: cb.families.iter().map(|f| f.id.clone()).collect(),
-            codes: cb.codes.iter().map(|c| c.path.clone()).collect(),
-            files: manifest
-                .documents
-                .iter()
-                .map(|(p, e)| (p.clone(), e.size, e.mtime_ns))
-                .collect(),
-        }
-    }
-
-    fn write(&self, path: &Path) -> std::io::Result<()> {
-        use std::fmt::Write;
-        let mut out = String::with_capacity(64 * (self.files.len() + 4));
-        let _ = writeln!(out, "{}", Self::HEADER);
-        let _ = writeln!(out, "settings\t{}", self.settings);
-        let _ = writeln!(out, "inputs\t{}", self.inputs);
-        let _ = writeln!(out, "attributes\t{}", self.attributes.join("\t"));
-        let _ = writeln!(out, "families\t{}", self.families.join("\t"));
-        let _ = writeln!(out, "codes\t{}", self.codes.join("\t"));
-        for (p, size, mtime) in &self.files {
-            let _ = writeln!(out, "{size}\t{mtime}\t{p}");
-        }
-        crate::fsutil::write_atomic(path, out.as_bytes())
-    }
-
-    /// Reads a stamp (its file list only when `with_files`); `None` if
-    /// missing or not understood.
-    fn read(path: &Path, with_files: bool) -> Option<Stamp> {
-        let text = std::fs::read_to_string(path).ok()?;
-        let mut lines = text.lines();
-        if lines.next()? != Self::HEADER {
-            return None;
-        }
-        let mut field = |name: &str| -> Option<String> {
-            let line = lines.next()?;
-            let rest = line.strip_prefix(name)?.strip_prefix('\t')?;
-            Some(rest.to_string())
-        };
-        let settings = field("settings")?;
-        let inputs = field("inputs")?;
-        let list = |line: String| -> Vec<String> {
-            line.split('\t')
-                .filter(|a| !a.is_empty())
-                .map(String::from)
-                .collect()
-        };
-        let attributes = list(field("attributes")?);
-        let families = list(field("families")?);
-        let codes = list(field("codes")?);
-        let mut files = Vec::new();
-        for line in lines.take_while(|_| with_files) {
-            let mut parts = line.splitn(3, '\t');
-            let size = parts.next()?.parse().ok()?;
-            let mtime = parts.next()?.parse().ok()?;
-            files.push((parts.next()?.to_string(), size, mtime));
-        }
-        Some(Stamp {
-            settings,
-            inputs,
-            attributes,
-            families,
-            codes,
-            files,
-        })
-    }
-
-    /// True when the discovered files are exactly the recorded ones.
-    fn same_files(&self, found: &[FoundFile]) -> bool {
-        self.files.len() == found.len()
-            && self.files.iter().zip(found).all(|((p, size, mtime), f)| {
-                *p == f.rel && *size == f.size && u128::from(*mtime) == f.mtime_ns
-            })
     }
 }
 
@@ -483,20 +391,42 @@ impl CodingContext {
 pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnostics> {
     let started = Instant::now();
     let corpus_dir = study.require_corpus()?;
-    let discovery = corpus::discover(&corpus_dir)?;
     let index_dir = study.index_dir();
     let settings = settings_fingerprint(study, opts.lossy);
     let inputs = inputs_fingerprint(study, &corpus_dir);
-
     let current = current_generation(&index_dir);
-    // The common case: nothing changed since the last run.
-    if !opts.rebuild
+    // The common case before a search: nothing changed since the last run.
+    if opts.quick_check
+        && !opts.rebuild
         && let Some(g) = &current
         && let Some(stamp) = Stamp::read(&g.stamp(), true)
         && stamp.settings == settings
         && stamp.inputs == inputs
+        && let Some(skipped) = stamp.still_current(&corpus_dir)
+    {
+        return Ok(IndexReport {
+            total: stamp.files.len(),
+            skipped,
+            seconds: started.elapsed().as_secs_f64(),
+            ..Default::default()
+        });
+    }
+    let discovery = corpus::discover(&corpus_dir)?;
+    // Nothing changed since the last run, as the full listing shows.
+    if !opts.rebuild
+        && let Some(g) = &current
+        && let Some(mut stamp) = Stamp::read(&g.stamp(), true)
+        && stamp.settings == settings
+        && stamp.inputs == inputs
         && stamp.same_files(&discovery.files)
     {
+        // The folders' times moved (an editor's swap file came and went, a
+        // folder was touched): record them, or every refresh would list
+        // the corpus again. The stamp is a cache, so a failed write only
+        // costs that.
+        if stamp.set_folders(&discovery) {
+            let _ = stamp.write(&g.stamp());
+        }
         return Ok(IndexReport {
             total: discovery.files.len(),
             skipped: discovery.skipped.clone(),
@@ -713,7 +643,14 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
         writer.commit().map_err(|e| tantivy_err(&e))?;
         writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
         write_caches(&generation, &index, &study.config.language)?;
-        save_records(&generation, &manifest, true, &inputs, &coding.codebook)?;
+        save_records(
+            &generation,
+            &manifest,
+            true,
+            &inputs,
+            &coding.codebook,
+            &discovery,
+        )?;
         if !reusable {
             let name = generation
                 .dir
@@ -729,7 +666,14 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     } else if let Some(g) = &current {
         // The inputs or the files' times changed without changing the index.
         let manifest_changed = touched > 0 || old.codebook != manifest.codebook;
-        save_records(g, &manifest, manifest_changed, &inputs, &coding.codebook)?;
+        save_records(
+            g,
+            &manifest,
+            manifest_changed,
+            &inputs,
+            &coding.codebook,
+            &discovery,
+        )?;
     }
     report.total = manifest.documents.len();
     report.seconds = started.elapsed().as_secs_f64();
@@ -868,13 +812,14 @@ fn save_records(
     with_manifest: bool,
     inputs: &str,
     codebook: &Codebook,
+    listing: &corpus::Discovery,
 ) -> Result<(), Diagnostics> {
     if with_manifest {
         manifest
             .write(&g.manifest())
             .map_err(|e| io_err(&g.manifest(), e))?;
     }
-    Stamp::of(&manifest.settings, inputs, manifest, codebook)
+    Stamp::of(&manifest.settings, inputs, manifest, codebook, listing)
         .write(&g.stamp())
         .map_err(|e| io_err(&g.stamp(), e))
 }

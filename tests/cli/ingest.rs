@@ -458,3 +458,102 @@ fn init_refuses_to_overwrite_and_commands_find_the_study_upwards() {
     );
     assert_eq!(r.stdout.trim(), "1", "{}", r.stderr);
 }
+
+/// The paths of the documents a search finds (refreshing the index first).
+fn found(s: &TestStudy, query: &str) -> Vec<String> {
+    let mut paths: Vec<String> = s
+        .hits(query, &["--unit", "document"])
+        .iter()
+        .map(|h| h["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Sets the modification time of a folder (or file).
+#[cfg(unix)]
+fn set_time(path: &std::path::Path, t: std::time::SystemTime) {
+    std::fs::File::open(path).unwrap().set_modified(t).unwrap();
+}
+
+/// Sets every corpus folder an hour back, as for a corpus left alone, and
+/// lets `qualdex index` record those times.
+#[cfg(unix)]
+fn leave_alone(s: &TestStudy) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let mut folders = vec![s.path().join("corpus")];
+    while let Some(dir) = folders.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                folders.push(e.path());
+            }
+        }
+        set_time(&dir, old);
+    }
+    s.ok(&["index", "--quiet"]);
+}
+
+/// The refresh before a search trusts a folder whose time is unchanged
+/// and examines only its recorded transcripts; every kind of change must
+/// still reach the results, in folders left alone and in folders changed
+/// a moment ago (whose times are not trusted).
+#[cfg(unix)]
+#[test]
+fn searches_see_every_change_in_folders_old_and_new() {
+    let s = TestStudy::new();
+    s.write("corpus/top.md", "Ana: apples and pears\n");
+    s.write("corpus/alfa/one.md", "Ana: apples again\n");
+    s.write("corpus/alfa/deep/two.txt", "Ben: pears only\n");
+    leave_alone(&s);
+    assert_eq!(found(&s, "apples"), ["alfa/one.md", "top.md"]);
+
+    // A transcript added to an old folder.
+    s.write("corpus/alfa/deep/three.md", "Cy: quinces\n");
+    assert_eq!(found(&s, "quinces"), ["alfa/deep/three.md"]);
+    leave_alone(&s);
+    // Edited in place: appended, then rewritten at the same size.
+    s.append("corpus/alfa/one.md", "\nAna: and quinces\n");
+    assert_eq!(found(&s, "quinces"), ["alfa/deep/three.md", "alfa/one.md"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    s.write("corpus/alfa/deep/two.txt", "Ben: plums only\n");
+    assert_eq!(found(&s, "plums"), ["alfa/deep/two.txt"]);
+    assert_eq!(found(&s, "pears"), ["top.md"]);
+    // Removed, and a new folder.
+    std::fs::remove_file(s.path().join("corpus/top.md")).unwrap();
+    assert_eq!(found(&s, "apples"), ["alfa/one.md"]);
+    leave_alone(&s);
+    s.write("corpus/beta/four.md", "Dee: apples\n");
+    assert_eq!(found(&s, "apples"), ["alfa/one.md", "beta/four.md"]);
+    // A folder renamed.
+    leave_alone(&s);
+    std::fs::rename(s.path().join("corpus/beta"), s.path().join("corpus/gamma")).unwrap();
+    assert_eq!(found(&s, "apples"), ["alfa/one.md", "gamma/four.md"]);
+
+    // A folder just changed keeps its time when a second file lands in the
+    // same clock tick; it is listed again, so the second file is found.
+    s.write("corpus/gamma/five.md", "Eve: dates\n");
+    assert_eq!(found(&s, "dates"), ["gamma/five.md"]);
+    let gamma = s.path().join("corpus/gamma");
+    let t = std::fs::metadata(&gamma).unwrap().modified().unwrap();
+    s.write("corpus/gamma/six.md", "Eve: figs\n");
+    set_time(&gamma, t);
+    assert_eq!(found(&s, "figs"), ["gamma/six.md"]);
+
+    // Swap files coming and going move a folder's time without changing
+    // the corpus; the results stay the same, and so does the index.
+    leave_alone(&s);
+    s.write("corpus/alfa/.one.md.swp", "swap");
+    std::fs::remove_file(s.path().join("corpus/alfa/.one.md.swp")).unwrap();
+    let r = s.run(&["search", "figs", "--count"]);
+    assert_eq!(r.stdout.trim(), "1");
+    assert!(!r.stderr.contains("updated the index"), "{}", r.stderr);
+
+    // Whatever the path taken, the results are those of a fresh index.
+    let before = [found(&s, "apples"), found(&s, "quinces OR plums OR figs")];
+    std::fs::remove_dir_all(s.path().join(".qualdex")).unwrap();
+    assert_eq!(
+        before,
+        [found(&s, "apples"), found(&s, "quinces OR plums OR figs")]
+    );
+}
