@@ -461,13 +461,7 @@ fn init_refuses_to_overwrite_and_commands_find_the_study_upwards() {
 
 /// The paths of the documents a search finds (refreshing the index first).
 fn found(s: &TestStudy, query: &str) -> Vec<String> {
-    let mut paths: Vec<String> = s
-        .hits(query, &["--unit", "document"])
-        .iter()
-        .map(|h| h["path"].as_str().unwrap().to_string())
-        .collect();
-    paths.sort();
-    paths
+    s.sorted_field(query, "document", "path")
 }
 
 /// Sets the modification time of a folder (or file).

@@ -207,15 +207,7 @@ fn unquoted_words_find_every_form_even_after_updates_and_without_the_forms_table
         "The incentive was weak. Governing it was hard.\n",
     );
     s.ok(&["index", "--quiet"]);
-    let texts = |q: &str| -> Vec<String> {
-        let mut v: Vec<String> = s
-            .hits(q, &["--unit", "sentence"])
-            .iter()
-            .map(|h| h["text"].as_str().unwrap().to_string())
-            .collect();
-        v.sort();
-        v
-    };
+    let texts = |q: &str| s.sorted_field(q, "sentence", "text");
     assert_eq!(texts("incentives"), ["The incentive was weak."]);
     // A second transcript brings new forms of the same stems: the search
     // refreshes the index, and the table of forms follows it.

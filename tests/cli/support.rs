@@ -128,6 +128,19 @@ impl TestStudy {
     }
 }
 
+impl TestStudy {
+    /// One string field of every hit of a search in `unit`, sorted.
+    pub fn sorted_field(&self, query: &str, unit: &str, field: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .hits(query, &["--unit", unit])
+            .iter()
+            .map(|h| h[field].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
 /// A minimal .docx with one paragraph per entry (text XML-escaped).
 pub fn docx(paragraphs: &[&str]) -> Vec<u8> {
     use zip::write::SimpleFileOptions;
