@@ -395,13 +395,16 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     let settings = settings_fingerprint(study, opts.lossy);
     let inputs = inputs_fingerprint(study, &corpus_dir);
     let current = current_generation(&index_dir);
+    // The stamp, when it describes an index built with these settings and
+    // inputs: then only the transcripts can have changed.
+    let stamp = current
+        .as_ref()
+        .filter(|_| !opts.rebuild)
+        .and_then(|g| Stamp::read(&g.stamp(), true))
+        .filter(|s| s.settings == settings && s.inputs == inputs);
     // The common case before a search: nothing changed since the last run.
     if opts.quick_check
-        && !opts.rebuild
-        && let Some(g) = &current
-        && let Some(stamp) = Stamp::read(&g.stamp(), true)
-        && stamp.settings == settings
-        && stamp.inputs == inputs
+        && let Some(stamp) = &stamp
         && let Some(skipped) = stamp.still_current(&corpus_dir)
     {
         return Ok(IndexReport {
@@ -413,11 +416,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     }
     let discovery = corpus::discover(&corpus_dir)?;
     // Nothing changed since the last run, as the full listing shows.
-    if !opts.rebuild
-        && let Some(g) = &current
-        && let Some(mut stamp) = Stamp::read(&g.stamp(), true)
-        && stamp.settings == settings
-        && stamp.inputs == inputs
+    if let (Some(g), Some(mut stamp)) = (&current, stamp)
         && stamp.same_files(&discovery.files)
     {
         // The folders' times moved (an editor's swap file came and went, a
