@@ -147,11 +147,13 @@ impl fmt::Display for Diagnostic {
             }
         }
         if let (Some(src), Some(line)) = (&self.source_line, self.line) {
+            let (src, column) = source_window(src, self.column);
+            let src = &src;
             let num = line.to_string();
             let pad = " ".repeat(num.len());
             writeln!(f, "{pad} |")?;
             writeln!(f, "{num} | {src}")?;
-            if let Some(col) = self.column {
+            if let Some(col) = column {
                 let lead: String = src
                     .chars()
                     .take(col.saturating_sub(1))
@@ -167,19 +169,57 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The most characters of a source line quoted under a diagnostic.
+const SOURCE_WINDOW: usize = 120;
+
+/// A long source line cut to [`SOURCE_WINDOW`] characters around the
+/// column (with `…` where cut), control characters shown as `?` so a quoted
+/// line cannot drive the terminal; the column moved to match.
+fn source_window(src: &str, column: Option<usize>) -> (String, Option<usize>) {
+    let chars: Vec<char> = src.chars().collect();
+    let clean = |c: char| if c.is_control() && c != '\t' { '?' } else { c };
+    if chars.len() <= SOURCE_WINDOW {
+        return (chars.into_iter().map(clean).collect(), column);
+    }
+    let col0 = column.unwrap_or(1).saturating_sub(1).min(chars.len());
+    let start = col0.saturating_sub(SOURCE_WINDOW / 2);
+    let end = (start + SOURCE_WINDOW).min(chars.len());
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.extend(chars[start..end].iter().copied().map(clean));
+    if end < chars.len() {
+        out.push('…');
+    }
+    (out, column.map(|c| c - start + usize::from(start > 0)))
+}
+
 impl std::error::Error for Diagnostic {}
 
 /// A failed step: one or more diagnostics, at least one of them an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
+/// The most diagnostics shown for one failed step; the rest are counted
+/// ("and 9,950 more"), so a pathological input cannot flood the terminal.
+pub const MAX_SHOWN: usize = 50;
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().enumerate() {
+        for (i, d) in self.0.iter().take(MAX_SHOWN).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{d}")?;
+        }
+        if self.0.len() > MAX_SHOWN {
+            let rest = self.0.len() - MAX_SHOWN;
+            writeln!(
+                f,
+                "\n… and {rest} more {}",
+                if rest == 1 { "problem" } else { "problems" }
+            )?;
         }
         let errors = self.0.iter().filter(|d| d.is_error()).count();
         if errors > 1 {
@@ -312,6 +352,31 @@ mod tests {
             s,
             "error: unknown attribute `rol`\n  --> query:1:11\n  |\n1 | case:Alfa rol:x\n  |           ^^^\n  = help: did you mean `role`?\n"
         );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret_and_floods_counted() {
+        let line = format!("{}XY{}", "a".repeat(500), "b".repeat(500));
+        let d = Diagnostic::error("bad")
+            .in_origin("query")
+            .at(1, 501)
+            .with_source(line, 2);
+        let s = d.to_string();
+        let quoted = s.lines().nth(3).unwrap();
+        assert!(quoted.chars().count() < 140, "{quoted}");
+        let caret = s.lines().nth(4).unwrap();
+        let at = caret.chars().position(|c| c == '^').unwrap();
+        let under: String = quoted.chars().skip(at).take(2).collect();
+        assert_eq!(under, "XY");
+        let many = Diagnostics(vec![Diagnostic::error("x"); 1000]);
+        let text = many.to_string();
+        assert_eq!(text.matches("error: x").count(), MAX_SHOWN);
+        assert!(text.contains("and 950 more problems"), "{text}");
+        let esc = Diagnostic::error("bad")
+            .at(1, 1)
+            .with_source("\u{1b}]0;title\u{7}", 1)
+            .to_string();
+        assert!(!esc.contains('\u{1b}'));
     }
 
     #[test]

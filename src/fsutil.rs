@@ -1,7 +1,12 @@
-//! File-system helpers shared by every writer: atomic writes.
+//! File-system helpers shared by every reader and writer: atomic writes,
+//! bounded reads of input files, and checks on names that become paths.
 //!
 //! Every file qualdex writes goes through [`write_atomic`] (temp file in the
 //! same folder, then rename), so a crash never leaves a half-written file.
+//! Every hand-written input is read through [`read_bounded`], so a FIFO or
+//! `/dev/zero` named as a codebook is an error, not a hang. A name taken from
+//! a file (a table, a coder, a generation) passes [`check_plain_name`] before
+//! it is joined to a folder, so it cannot point outside it.
 
 use std::io::Write;
 use std::path::Path;
@@ -38,6 +43,158 @@ fn set_default_permissions(_f: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The most bytes qualdex reads from a file the researcher writes by hand or
+/// a tool writes for them (qualdex.yaml, codebooks, codings files, attribute
+/// sheets, imported codings). Far above any real one, far below a machine's
+/// memory; `/dev/zero` given as a codebook stops here.
+pub const INPUT_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Why a bounded read of an input file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The path is a folder, FIFO, socket or device, not a regular file.
+    #[error("not a regular file (a {0}): give the path of a file")]
+    NotRegular(&'static str),
+    /// The file holds more than the limit.
+    #[error("larger than {} MiB, the most qualdex reads from such a file", .0 / (1024 * 1024))]
+    TooLarge(u64),
+    /// Reading failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl InputError {
+    /// The underlying I/O error kind, when there is one.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            InputError::Io(e) => Some(e.kind()),
+            _ => None,
+        }
+    }
+}
+
+fn file_kind(ft: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "FIFO";
+        }
+        if ft.is_socket() {
+            return "socket";
+        }
+        if ft.is_char_device() || ft.is_block_device() {
+            return "device";
+        }
+    }
+    if ft.is_dir() {
+        "folder"
+    } else {
+        "special file"
+    }
+}
+
+/// Reads at most `limit` bytes of a regular file, refusing folders, FIFOs,
+/// sockets and devices without blocking on them (the file is opened
+/// non-blocking and checked on the open handle, so a swap between the check
+/// and the open cannot slip a FIFO in).
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc_nonblock());
+    }
+    let file = opts.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(InputError::NotRegular(file_kind(meta.file_type())));
+    }
+    if meta.len() > limit {
+        return Err(InputError::TooLarge(limit));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // The file may grow after the check: never read past the limit.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(InputError::TooLarge(limit));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`] with [`INPUT_LIMIT`], as UTF-8 text (a BOM is kept; the
+/// caller's parser decides). Invalid UTF-8 is an `InvalidData` I/O error
+/// naming the byte offset.
+pub fn read_input_text(path: &Path) -> Result<String, InputError> {
+    let bytes = read_bounded(path, INPUT_LIMIT)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        InputError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not valid UTF-8 at byte {at}: save the file as UTF-8"),
+        ))
+    })
+}
+
+#[cfg(all(unix, target_os = "linux"))]
+fn libc_nonblock() -> i32 {
+    libc::O_NONBLOCK
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn libc_nonblock() -> i32 {
+    // O_NONBLOCK on the BSDs and macOS.
+    0x0004
+}
+
+/// Checks that `name`, taken from a file or an argument, is a plain file
+/// name: one path component that stays in the folder it is joined to. Not
+/// empty, not `.` or `..`, no `/` or `\`, no NUL or control characters, no
+/// drive letter (`C:`), and not hidden (a leading `.`, which qualdex skips).
+/// The error says what is wrong, lowercase, for a diagnostic.
+pub fn check_plain_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the name is empty".into());
+    }
+    if name == "." || name == ".." {
+        return Err(format!("`{name}` is a folder reference, not a name"));
+    }
+    if name.contains(['/', '\\']) {
+        return Err(format!(
+            "`{name}` contains a path separator: give a plain name"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the name contains a control character".into());
+    }
+    if name.contains(':') {
+        return Err(format!(
+            "`{name}` contains `:`, which is not allowed in a file name"
+        ));
+    }
+    if name.starts_with('.') {
+        return Err(format!(
+            "`{name}` starts with `.`: hidden names are not allowed"
+        ));
+    }
+    if name.len() > 200 {
+        return Err("the name is longer than 200 bytes".into());
+    }
+    Ok(())
+}
+
+/// True when the relative path `rel` names something inside the folder it is
+/// joined to: only plain components, no `..`, no root, no drive prefix.
+pub fn is_contained_relative(rel: &Path) -> bool {
+    use std::path::Component;
+    !rel.as_os_str().is_empty()
+        && rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -58,5 +215,69 @@ mod tests {
             0o600
         );
         assert_eq!(std::fs::read(&p).unwrap(), b"y");
+    }
+
+    #[test]
+    fn plain_names_stay_in_their_folder() {
+        for ok in ["data-collection", "table 3", "anna.berg", "Åsa", "g7"] {
+            assert!(super::check_plain_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../README",
+            "a/b",
+            "a\\b",
+            "/etc/passwd",
+            "C:x",
+            ".hidden",
+            "a\u{0}b",
+            "tab\there",
+        ] {
+            assert!(super::check_plain_name(bad).is_err(), "{bad:?}");
+        }
+        use std::path::Path;
+        assert!(super::is_contained_relative(Path::new("a/b.txt")));
+        assert!(super::is_contained_relative(Path::new("./a")));
+        assert!(!super::is_contained_relative(Path::new("../a")));
+        assert!(!super::is_contained_relative(Path::new("a/../../b")));
+        assert!(!super::is_contained_relative(Path::new("/a")));
+        assert!(!super::is_contained_relative(Path::new("")));
+    }
+
+    #[test]
+    fn bounded_reads_refuse_folders_and_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.yaml");
+        std::fs::write(&p, b"0123456789").unwrap();
+        assert_eq!(super::read_bounded(&p, 10).unwrap(), b"0123456789");
+        assert!(matches!(
+            super::read_bounded(&p, 9),
+            Err(super::InputError::TooLarge(9))
+        ));
+        assert!(matches!(
+            super::read_bounded(dir.path(), 9),
+            Err(super::InputError::NotRegular("folder"))
+        ));
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn bounded_reads_refuse_devices_and_fifos_without_blocking() {
+        use std::path::Path;
+        assert!(matches!(
+            super::read_bounded(Path::new("/dev/zero"), 1024),
+            Err(super::InputError::NotRegular("device"))
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            super::read_bounded(&fifo, 1024),
+            Err(super::InputError::NotRegular("FIFO"))
+        ));
     }
 }
