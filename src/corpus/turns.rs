@@ -410,13 +410,45 @@ pub fn segment<'t>(
     rules: &SpeakerRules,
     line_times: Option<&'t [Option<String>]>,
 ) -> Turns<'t> {
+    segment_with_voices(text, body_start, mode, rules, line_times, None)
+}
+
+/// The header of a line whose speaker the format names (a VTT voice): the
+/// line starts with the voice and `:`, as [`super::formats::assemble`]
+/// writes it. The voice is the label whatever characters it holds.
+fn voice_header<'t>(line: &'t str, voice: &str) -> Option<Header<'t>> {
+    let after = line.strip_prefix(voice)?.strip_prefix(':')?;
+    let content = line.len() - after.trim_start().len();
+    Some(Header {
+        label: &line[..voice.len()],
+        timestamp: None,
+        content,
+        marked: true,
+    })
+}
+
+/// [`segment`], with the speaker of each line the format names
+/// (`line_voices`, VTT voices) taken as that line's turn header instead of
+/// being detected again from the `Speaker: text` line.
+pub fn segment_with_voices<'t>(
+    text: &'t str,
+    body_start: usize,
+    mode: ParagraphMode,
+    rules: &SpeakerRules,
+    line_times: Option<&'t [Option<String>]>,
+    line_voices: Option<&[Option<String>]>,
+) -> Turns<'t> {
     // First the headers, since whether a plain label counts depends on
     // the whole transcript; then the turns, line by line again.
     let mut checks = LabelChecks::new(rules);
     let mut labels = LabelCounts::default();
     let mut found: Vec<Found<'t>> = Vec::new();
-    for (s, e) in lines(text, body_start) {
-        if let Some(header) = detect_header(&text[s..e], rules, &mut checks) {
+    for (i, (s, e)) in lines(text, body_start).enumerate() {
+        let line = &text[s..e];
+        let voiced = line_voices
+            .and_then(|v| v.get(i)?.as_deref())
+            .and_then(|v| voice_header(line, v));
+        if let Some(header) = voiced.or_else(|| detect_header(line, rules, &mut checks)) {
             let label_id = labels.add(header.label);
             found.push(Found {
                 line: s,
@@ -715,6 +747,47 @@ mod tests {
             })
             .collect();
         assert_eq!(turns, [("Ann", "00:01", 3), ("Kim", "00:04", 1)]);
+    }
+
+    #[test]
+    fn named_voices_are_speakers_whatever_they_hold() {
+        let t = "Interviewer: q\nBerg, Anna (Guest): a\nanna@uni.edu: b\nSpeaker: 2: c\nNote: d\nBo: e\n";
+        let voices: Vec<Option<String>> = [
+            Some("Interviewer"),
+            Some("Berg, Anna (Guest)"),
+            Some("anna@uni.edu"),
+            Some("Speaker: 2"),
+            None,
+            Some("Bo"),
+        ]
+        .map(|v| v.map(String::from))
+        .to_vec();
+        let raw = segment_with_voices(t, 0, ParagraphMode::EachLine, &rules(), None, Some(&voices));
+        let got: Vec<(Option<&str>, bool, Vec<&str>)> = raw
+            .turns
+            .iter()
+            .map(|x| {
+                (
+                    x.speaker,
+                    x.respondent,
+                    raw.paragraphs_of(x)
+                        .iter()
+                        .map(|&(s, e)| &t[s..e])
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("Interviewer"), false, vec!["q"]),
+                (Some("Berg, Anna (Guest)"), true, vec!["a"]),
+                (Some("anna@uni.edu"), true, vec!["b"]),
+                // A line without a voice is read as usual: `Note:` once is text.
+                (Some("Speaker: 2"), true, vec!["c", "Note: d"]),
+                (Some("Bo"), true, vec!["e"]),
+            ]
+        );
     }
 
     #[test]
