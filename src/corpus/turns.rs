@@ -67,6 +67,35 @@ pub fn split_role(label: &str) -> (&str, Option<&str>) {
     (t, None)
 }
 
+/// The turn a passage `[start, end)` belongs to, among `spans` (each turn's
+/// `[start, end)`, in order, not overlapping): the one holding most of its
+/// characters, the earlier one on a tie. A passage that lies wholly in a
+/// label or between turns belongs to none; an empty one, to the turn it
+/// lies in. So a passage that begins at the line break after a
+/// speaker's label is that speaker's, and one that runs from a question
+/// into a longer answer is the answerer's.
+pub fn majority_turn(spans: &[(usize, usize)], start: usize, end: usize) -> Option<usize> {
+    // The first turn ending after the start; later ones until one starts
+    // at or after the end.
+    let first = spans.partition_point(|&(_, e)| e <= start);
+    let mut best: Option<(usize, usize)> = None;
+    for (i, &(s, e)) in spans.iter().enumerate().skip(first) {
+        if s >= end {
+            break;
+        }
+        let overlap = e.min(end).saturating_sub(s.max(start));
+        if overlap > 0 && best.is_none_or(|(_, b)| overlap > b) {
+            best = Some((i, overlap));
+        }
+    }
+    best.map(|(i, _)| i).or_else(|| {
+        spans
+            .get(first)
+            .filter(|&&(s, e)| s <= start && start < e.max(s + 1))
+            .map(|_| first)
+    })
+}
+
 /// One speaker turn: its label, borrowed from the text, and its paragraphs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawTurn<'t> {
@@ -788,6 +817,27 @@ mod tests {
                 (Some("Bo"), true, vec!["e"]),
             ]
         );
+    }
+
+    #[test]
+    fn a_passage_belongs_to_the_turn_holding_most_of_it() {
+        // Turns at [10, 20), [30, 60), [70, 75).
+        let spans = [(10, 20), (30, 60), (70, 75)];
+        let at = |s, e| majority_turn(&spans, s, e);
+        assert_eq!(at(12, 18), Some(0));
+        // From the line break after a label: the turn that follows.
+        assert_eq!(at(29, 40), Some(1));
+        // A question and a longer answer: the answer's turn.
+        assert_eq!(at(0, 45), Some(1));
+        assert_eq!(at(57, 75), Some(2));
+        // A tie goes to the earlier turn.
+        assert_eq!(at(15, 35), Some(0));
+        assert_eq!(at(55, 75), Some(1));
+        // In no turn's text: none, unless it starts in one.
+        assert_eq!(at(21, 29), None);
+        assert_eq!(at(80, 90), None);
+        assert_eq!(at(12, 12), Some(0));
+        assert_eq!(majority_turn(&[], 0, 5), None);
     }
 
     #[test]

@@ -26,7 +26,8 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema, the analysers or what is stored changes;
-/// forces a rebuild. 20: VTT voices as speakers.
+/// forces a rebuild. 20: VTT voices as speakers, passages' speakers by the
+/// turn holding most of them.
 pub const SCHEMA_VERSION: u32 = 20;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.

@@ -77,3 +77,72 @@ fn every_vtt_voice_is_its_cue_speaker() {
     assert!(text.contains("Berg, Anna (Guest): My answer is the risk.\n"));
     assert!(text.contains("Jo Ek: A spaced answer. trailing answer words\n"));
 }
+
+// -------------------------------------------------------- passage speakers
+
+#[test]
+fn a_passage_has_the_speaker_of_most_of_its_text() {
+    let s = TestStudy::new();
+    s.use_codebook("codebooks/cb.yaml", CODEBOOK);
+    s.write(
+        "corpus/a.md",
+        "Interviewer: Tell me about it?\n\nAnna: It is a long answer about many things, and it goes on for quite a while.\n\nInterviewer:\nAnd then?\n\nAnna:\nThen the risk came.\n",
+    );
+    let add = |quote: &str| {
+        s.ok(&[
+            "code", "add", "risk", "--doc", "a.md", "--quote", quote, "--coder", "cy",
+        ])
+    };
+    // From the question's label through the long answer.
+    add("Interviewer: Tell me about it?\n\nAnna: It is a long answer about many things");
+    // Mostly the question (ties and majorities are by characters).
+    add("And then?\n\nAnna:\nThen");
+    // Starting at the line break right after a label (`code add` trims a
+    // quote, so this one is written as a coding tool would).
+    let text = String::from_utf8(s.read("corpus/a.md")).unwrap();
+    let start = text.chars().count() - "\nThen the risk came.\n".chars().count();
+    s.write(
+        "codings/dz.yaml",
+        format!("coder: dz\ncodings:\n  - code: topics/risk\n    doc: a.md\n    quote: \"\\nThen the risk came.\"\n    start: {start}\n"),
+    );
+    let r = s.run(&["passages", "risk", "--source", "manual", "--format", "json"]);
+    let got: Vec<(String, Value, bool)> = r
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["text"].as_str().unwrap().to_string(),
+                v["speaker"].clone(),
+                v["respondent"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 3, "{}", r.stderr);
+    assert_eq!(got[0].1, "Anna", "{got:?}");
+    assert!(got[0].2);
+    assert_eq!(got[1].0, "And then?\n\nAnna:\nThen");
+    assert_eq!(got[1].1, "Interviewer");
+    assert!(!got[1].2);
+    assert_eq!(got[2].0, "\nThen the risk came.");
+    assert_eq!(got[2].1, "Anna");
+    assert!(got[2].2);
+    // Starting inside the question, mostly the answer: the answer's speaker.
+    s.ok(&[
+        "code",
+        "add",
+        "said",
+        "--doc",
+        "a.md",
+        "--quote",
+        "about it?\n\nAnna: It is a long answer",
+        "--coder",
+        "cy",
+    ]);
+    let r = s.run(&["passages", "said", "--source", "cy", "--format", "json"]);
+    let v: Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&v["speaker"], &v["respondent"]),
+        (&Value::from("Anna"), &Value::from(true))
+    );
+}
