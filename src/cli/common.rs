@@ -252,24 +252,48 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
+/// True when `e`, or an error it wraps, is a write to a closed pipe. Writers
+/// wrap I/O errors in their own types (csv, serde_json) and in
+/// `io::Error::other`, whose `source()` skips the wrapped error itself, so
+/// each layer is opened by hand.
+pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    // Bounded: a wrapper chain is a few levels deep.
+    for _ in 0..32 {
+        let Some(err) = cur else { return false };
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+            if let Some(inner) = io.get_ref()
+                && is_broken_pipe(inner)
+            {
+                return true;
+            }
+        }
+        if let Some(c) = err.downcast_ref::<csv::Error>()
+            && let csv::ErrorKind::Io(io) = c.kind()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        if err
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind)
+            == Some(std::io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// Prints an error and returns exit code 2 (0 for a closed pipe).
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
     // A closed pipe (`qualdex ... | head`) is success, whichever writer saw it.
-    let broken = |k: std::io::ErrorKind| k == std::io::ErrorKind::BrokenPipe;
-    for cause in e.chain() {
-        let pipe = cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| broken(io.kind()))
-            || cause
-                .downcast_ref::<csv::Error>()
-                .is_some_and(|c| matches!(c.kind(), csv::ErrorKind::Io(io) if broken(io.kind())))
-            || cause
-                .downcast_ref::<serde_json::Error>()
-                .and_then(serde_json::Error::io_error_kind)
-                .is_some_and(broken);
-        if pipe {
-            return ExitCode::SUCCESS;
-        }
+    if e.chain().any(is_broken_pipe) {
+        return ExitCode::SUCCESS;
     }
     let mut err = std::io::stderr().lock();
     if let Some(d) = e.downcast_ref::<Diagnostics>() {

@@ -112,21 +112,29 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         }
         built.push((output, files));
     }
-    let mut out = super::common::stdout();
+    // Every file first, then stdout: a reader that stops early
+    // (`qualdex run | head`) must not keep the files from being written.
     let mut written = 0;
-    for (i, (output, files)) in built.iter().enumerate() {
+    for (_, files) in &built {
         for (path, buf) in files {
             crate::fsutil::write_atomic(path, buf)?;
             written += 1;
         }
+    }
+    let report = if cb.codes.is_empty() {
+        None
+    } else {
+        Some(super::report::write(&study, &opened, &cb, None)?)
+    };
+    let mut out = super::common::stdout();
+    for (i, (output, _)) in built.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
         crate::render::write_table(output.table(), crate::render::TableFormat::Md, &mut out)?;
     }
     out.flush()?;
-    if !cb.codes.is_empty() {
-        let report = super::report::write(&study, &opened, &cb, None)?;
+    if let Some(report) = report {
         ctx.note(format!(
             "the HTML report is {}",
             crate::diag::display_path(&report)

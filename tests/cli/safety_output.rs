@@ -146,3 +146,84 @@ fn a_passage_has_the_speaker_of_most_of_its_text() {
         (&Value::from("Anna"), &Value::from(true))
     );
 }
+
+// ------------------------------------------------------------ closed pipes
+
+fn big_study() -> TestStudy {
+    let s = TestStudy::new();
+    s.use_codebook("codebooks/cb.yaml", CODEBOOK);
+    let mut long = String::new();
+    for i in 0..3000 {
+        long.push_str(&format!("Bo: risk number {i} in a long transcript.\n\n"));
+    }
+    s.write("corpus/long.md", &long);
+    // Tables, searches and texts well past a pipe's 64 KiB buffer.
+    let pad = "with a long name to make every row of the tables wide".repeat(2);
+    for i in 0..700 {
+        s.write(
+            &format!("corpus/c{i}/x.md"),
+            format!("---\ncase: Case {i} {pad}\n---\nInterviewer: q?\n\nBo: the risk is here\n"),
+        );
+    }
+    s.ok(&["index"]);
+    s
+}
+
+/// Runs with stdout a pipe whose reader stops after a few bytes.
+fn closed_early(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qualdex"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_is_success_for_every_command_and_format() {
+    let s = big_study();
+    let mut runs: Vec<Vec<&str>> = Vec::new();
+    for f in ["md", "csv", "tsv", "json", "tex", "html"] {
+        runs.push(vec!["table", "corpus", "--format", f]);
+        runs.push(vec![
+            "table", "matrix", "--rows", "topics", "--cols", "case", "--format", f,
+        ]);
+    }
+    for f in ["kwic", "json", "csv", "md"] {
+        runs.push(vec!["search", "risk", "--limit", "0", "--format", f]);
+        runs.push(vec!["passages", "risk", "--format", f]);
+    }
+    for f in ["md", "csv", "json"] {
+        runs.push(vec!["search", "risk", "--by", "case", "--format", f]);
+        runs.push(vec!["corpus", "--format", f]);
+    }
+    runs.push(vec!["text", "long.md"]);
+    runs.push(vec!["code"]);
+    for args in &runs {
+        let (code, stderr) = closed_early(s.path(), args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+    }
+    // `qualdex run | head` still writes every file.
+    s.write(
+        "qualdex.yaml",
+        String::from_utf8(s.read("qualdex.yaml")).unwrap()
+            + "tables:\n  - name: t\n    kind: corpus\n    formats: [md, csv]\n",
+    );
+    let (code, stderr) = closed_early(s.path(), &["run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(s.path().join("out/t.csv").is_file());
+    assert!(s.path().join("out/report.html").is_file());
+}
