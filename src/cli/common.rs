@@ -32,6 +32,8 @@ pub struct Ctx {
     pub color: bool,
     /// `--no-refresh`.
     pub no_refresh: bool,
+    /// `--raw`: CSV and TSV cells exactly as they are.
+    pub raw: bool,
 }
 
 impl Ctx {
@@ -49,6 +51,16 @@ impl Ctx {
             quiet: cli.quiet,
             color,
             no_refresh: cli.no_refresh,
+            raw: cli.raw,
+        }
+    }
+
+    /// How CSV and TSV cells are written (`--raw` or spreadsheet-safe).
+    pub fn cells(&self) -> crate::render::Cells {
+        if self.raw {
+            crate::render::Cells::Raw
+        } else {
+            crate::render::Cells::Safe
         }
     }
 

@@ -27,7 +27,12 @@ pub struct Args {
 }
 
 /// Writes one output in one format to `out`.
-pub fn write_output(output: &Output, format: &str, out: &mut dyn Write) -> Result<()> {
+pub fn write_output(
+    output: &Output,
+    format: &str,
+    cells: crate::render::Cells,
+    out: &mut dyn Write,
+) -> Result<()> {
     match (output, format) {
         (Output::Graph { dot, .. }, "dot") => out.write_all(dot.as_bytes())?,
         (Output::Graph { mermaid, .. }, "mermaid") => out.write_all(mermaid.as_bytes())?,
@@ -37,7 +42,7 @@ pub fn write_output(output: &Output, format: &str, out: &mut dyn Write) -> Resul
                     "formats: md, csv, tsv, json, tex, html (structure also: dot, mermaid)",
                 )
             })?;
-            crate::render::write_table(o.table(), fmt, out)?;
+            crate::render::write_table_as(o.table(), fmt, cells, out)?;
         }
     }
     Ok(())
@@ -101,7 +106,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         let mut files = Vec::new();
         for f in &formats {
             let mut buf = Vec::new();
-            write_output(&output, f, &mut buf)
+            write_output(&output, f, ctx.cells(), &mut buf)
                 .map_err(|e| anyhow::anyhow!("table `{}`: {e}", spec.name))?;
             files.push((
                 study

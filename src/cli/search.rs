@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::Ctx;
 use crate::index::{Bodies, Opened};
 use crate::query::{self, Compiler, Highlighter, Hit};
-use crate::render::{Cell, Table, TableFormat, md_escape, write_table};
+use crate::render::{Cell, Table, TableFormat, csv_cell, md_escape, write_table_as};
 use crate::study::UnitKind;
 
 const HELP: &str = r#"Query language:
@@ -138,7 +138,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             HitFormat::Json => TableFormat::Json,
             HitFormat::Kwic | HitFormat::Md => TableFormat::Md,
         };
-        write_table(&table, fmt, &mut out)?;
+        write_table_as(&table, fmt, ctx.cells(), &mut out)?;
     } else {
         let highlighter = Highlighter::new(&node, &opened.language);
         let mut bodies = Bodies::default();
@@ -160,8 +160,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                 "text",
             ];
             header.extend(attr_names.iter().map(String::as_str));
+            let cells = ctx.cells();
             let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(&header)?;
+            w.write_record(header.iter().map(|h| csv_cell(h, cells)))?;
             for h in &results.hits {
                 let t = hit_text(&opened, &mut bodies, h);
                 let attrs = &opened
@@ -186,7 +187,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                         .iter()
                         .map(|a| attrs.get(a).cloned().unwrap_or_default()),
                 );
-                w.write_record(&rec)?;
+                w.write_record(rec.iter().map(|c| csv_cell(c, cells)))?;
             }
             w.flush()?;
         } else if args.format == HitFormat::Md {

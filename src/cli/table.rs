@@ -173,7 +173,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let output = spec::produce(&spec, &opened, &cb)?;
-    super::run::write_output(&output, &args.format, &mut out)?;
+    super::run::write_output(&output, &args.format, ctx.cells(), &mut out)?;
     out.flush()?;
     ctx.warn_changed(&opened.changed_texts());
     Ok(ExitCode::SUCCESS)

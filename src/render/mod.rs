@@ -108,12 +108,35 @@ impl Table {
     }
 }
 
-/// Writes a table in a format.
+/// How CSV and TSV cells that come from files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cells {
+    /// A cell a spreadsheet would run as a formula gets a leading `'`
+    /// (see [`spreadsheet_safe`]).
+    #[default]
+    Safe,
+    /// Every cell exactly as it is (`--raw`, for scripts).
+    Raw,
+}
+
+pub use csv::{cell as csv_cell, csv_io, spreadsheet_safe};
+
+/// Writes a table in a format, CSV and TSV cells made safe for spreadsheets.
 pub fn write_table(table: &Table, format: TableFormat, out: &mut dyn Write) -> io::Result<()> {
+    write_table_as(table, format, Cells::Safe, out)
+}
+
+/// Writes a table in a format, CSV and TSV cells as `cells` says.
+pub fn write_table_as(
+    table: &Table,
+    format: TableFormat,
+    cells: Cells,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         TableFormat::Md => md::write(table, out),
-        TableFormat::Csv => csv::write(table, b',', out),
-        TableFormat::Tsv => csv::write(table, b'\t', out),
+        TableFormat::Csv => csv::write(table, b',', cells, out),
+        TableFormat::Tsv => csv::write(table, b'\t', cells, out),
         TableFormat::Json => json::write(table, out),
         TableFormat::Tex => tex::write(table, out),
         TableFormat::Html => html::write(table, out),

@@ -227,3 +227,103 @@ fn a_closed_pipe_is_success_for_every_command_and_format() {
     assert!(s.path().join("out/t.csv").is_file());
     assert!(s.path().join("out/report.html").is_file());
 }
+
+// ------------------------------------------------------------ CSV formulas
+
+fn formula_study() -> TestStudy {
+    let s = TestStudy::new();
+    s.use_codebook(
+        "codebooks/cb.yaml",
+        "topics:\n  codes:\n    risk:\n      label: \"=1+1\"\n      definition: \"@SUM(A1)\"\n      rules:\n        - terms: [risk]\n",
+    );
+    s.write(
+        "corpus/a.md",
+        "---\ncase: \"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\"\nrole: \"+cmd|' /C calc'!A0\"\ndelta: \"-3\"\nnote: \"-2+3\"\n---\nInterviewer: q?\n\nBo: =risk() here\n\nBo: \trisk with a tab\n",
+    );
+    s
+}
+
+fn cells(csv_text: &str, delim: u8) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .has_headers(false)
+        .from_reader(csv_text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+fn dangerous(cells: &[Vec<String>]) -> Vec<String> {
+    cells
+        .iter()
+        .flatten()
+        .filter(|c| {
+            c.starts_with(['=', '+', '@', '\t', '\r'])
+                || (c.starts_with('-') && c.parse::<f64>().is_err())
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn csv_and_tsv_cells_cannot_start_a_formula() {
+    let s = formula_study();
+    s.write(
+        "qualdex.yaml",
+        String::from_utf8(s.read("qualdex.yaml")).unwrap()
+            + "tables:\n  - name: by-role\n    kind: corpus\n    by: role\n    formats: [csv, tsv]\n",
+    );
+    let runs: Vec<(Vec<&str>, u8)> = vec![
+        (vec!["search", "risk", "--format", "csv"], b','),
+        (
+            vec!["search", "risk", "--by", "role", "--format", "csv"],
+            b',',
+        ),
+        (vec!["passages", "risk", "--format", "csv"], b','),
+        (
+            vec!["table", "corpus", "--by", "role", "--format", "csv"],
+            b',',
+        ),
+        (
+            vec!["table", "corpus", "--by", "role", "--format", "tsv"],
+            b'\t',
+        ),
+        (
+            vec!["table", "quotes", "--rows", "topics", "--format", "csv"],
+            b',',
+        ),
+        (vec!["codebook", "export", "--format", "csv"], b','),
+        (vec!["corpus", "--by", "note", "--format", "csv"], b','),
+    ];
+    for (args, delim) in &runs {
+        let out = s.ok(args);
+        let c = cells(&out, *delim);
+        assert_eq!(dangerous(&c), Vec::<String>::new(), "{args:?}:\n{out}");
+        assert!(
+            out.contains("'=") || out.contains("'+") || out.contains("'@") || out.contains("'-2+3"),
+            "{args:?}: nothing neutralised:\n{out}"
+        );
+        // --raw writes the cells as they are.
+        let mut raw = vec!["--raw"];
+        raw.extend_from_slice(args);
+        let out = s.ok(&raw);
+        assert!(
+            !dangerous(&cells(&out, *delim)).is_empty(),
+            "{args:?} --raw:\n{out}"
+        );
+    }
+    // A plain negative number is data, not a formula.
+    let out = s.ok(&["search", "risk", "--format", "csv"]);
+    let c = cells(&out, b',');
+    let col = c[0].iter().position(|h| h == "delta").unwrap();
+    assert_eq!(c[1][col], "-3");
+    let col = c[0].iter().position(|h| h == "note").unwrap();
+    assert_eq!(c[1][col], "'-2+3");
+    // Tables `qualdex run` writes are neutralised too.
+    s.ok(&["run"]);
+    for (f, d) in [("out/by-role.csv", b','), ("out/by-role.tsv", b'\t')] {
+        let text = String::from_utf8(s.read(f)).unwrap();
+        assert_eq!(dangerous(&cells(&text, d)), Vec::<String>::new(), "{text}");
+        assert!(text.contains("'+cmd"), "{text}");
+    }
+}
