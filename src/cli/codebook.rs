@@ -237,7 +237,7 @@ fn show(ctx: &Ctx, format: Option<TableFormat>) -> Result<ExitCode> {
             )?;
             for (depth, id, label, n, d) in &rows {
                 let name = format!("{}{id}", "  ".repeat(*depth));
-                let label: String = label.chars().take(50).collect();
+                let label: String = crate::render::printable(label).chars().take(50).collect();
                 writeln!(out, "{name:width$}{label:lw$}{n:>9}{d:>6}")?;
             }
         }

@@ -73,7 +73,7 @@ impl Ctx {
     /// Prints a message on stderr unless quiet.
     pub fn note(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{msg}");
+            eprintln!("{}", printable(&msg.to_string()));
         }
     }
 
@@ -103,7 +103,7 @@ impl Ctx {
                 "they were"
             },
             if changed.len() == 1 { "its" } else { "their" },
-            changed.join(", ")
+            printable(&changed.join(", "))
         );
     }
 
@@ -178,13 +178,13 @@ impl Ctx {
         );
         if r.added.len() + r.changed.len() + r.removed.len() <= 10 {
             for p in &r.added {
-                eprintln!("  added    {p}");
+                eprintln!("  added    {}", printable(p));
             }
             for p in &r.changed {
-                eprintln!("  changed  {p}");
+                eprintln!("  changed  {}", printable(p));
             }
             for p in &r.removed {
-                eprintln!("  removed  {p}");
+                eprintln!("  removed  {}", printable(p));
             }
         }
         if !r.skipped.is_empty() {
@@ -192,7 +192,7 @@ impl Ctx {
             let list: Vec<String> = r
                 .skipped
                 .iter()
-                .map(|(e, n)| format!("{e} ({n})"))
+                .map(|(e, n)| format!("{} ({n})", printable(e)))
                 .collect();
             eprintln!(
                 "skipped {} with unknown extensions: {} (qualdex reads .txt, .md, .vtt, .srt, .docx)",
@@ -246,7 +246,7 @@ pub fn read_doc_with(study: &Study, rel: &str, lossy: bool) -> Result<crate::cor
     Ok(crate::corpus::read_document(&file, &opts)?)
 }
 
-pub use crate::render::one_line;
+pub use crate::render::{one_line, printable};
 
 /// "1 file", "3 files".
 pub fn count(n: usize, noun: &str) -> String {
@@ -313,14 +313,15 @@ pub fn report_error(e: &anyhow::Error) -> ExitCode {
     } else if let Some(d) = e.downcast_ref::<Diagnostic>() {
         let _ = write!(err, "{d}");
     } else {
-        let _ = writeln!(err, "error: {e:#}");
+        let _ = writeln!(err, "error: {}", printable(&format!("{e:#}")));
     }
     ExitCode::from(2)
 }
 
-/// Standard output, buffered.
-pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
-    std::io::BufWriter::new(std::io::stdout().lock())
+/// Standard output, buffered; on a terminal, control characters are shown
+/// as symbols (see [`super::terminal`]).
+pub fn stdout() -> super::terminal::Stdout {
+    super::terminal::Stdout::new()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod review;
 mod run;
 mod search;
 mod table;
+mod terminal;
 mod text;
 
 use std::process::ExitCode;

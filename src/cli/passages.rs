@@ -11,7 +11,7 @@ use super::search::HitFormat;
 use crate::coding::Source;
 use crate::index::{Bodies, load_codebook};
 use crate::query::{self, CodeSource, Compiler};
-use crate::render::{csv_cell, md_escape};
+use crate::render::{csv_cell, md_escape, printable};
 
 const HELP: &str = "Examples:
   qualdex passages governance                      every passage coded governance (or below)
@@ -171,8 +171,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                                 .unwrap_or_default()
                         ),
                     };
-                    writeln!(
-                        out,
+                    // Shown with control characters as symbols (see search).
+                    let head = format!(
                         "{}#{}-{}  {}  {}  [{}]  {how}",
                         h.path,
                         p.start,
@@ -180,7 +180,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                         case_of(&opened, &h.path),
                         h.speaker.as_deref().unwrap_or("-"),
                         p.code
-                    )?;
+                    );
+                    writeln!(out, "{}", printable(&head))?;
                     writeln!(out, "    {}", super::common::one_line(&text, 400))?;
                 }
             }

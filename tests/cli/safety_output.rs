@@ -327,3 +327,212 @@ fn csv_and_tsv_cells_cannot_start_a_formula() {
         assert!(text.contains("'+cmd"), "{text}");
     }
 }
+
+// ------------------------------------------------------ control characters
+
+const NASTY: &str = "\u{1b}]0;pwned\u{7}";
+
+fn control_study() -> TestStudy {
+    let s = TestStudy::new();
+    s.use_codebook("codebooks/cb.yaml", CODEBOOK);
+    s.write(
+        "corpus/a.md",
+        format!(
+            "---\ncase: \"Alfa\\e[2J\"\n---\nInterviewer: q?\n\nBo: the risk {NASTY} is \u{1b}[2J real \u{9b}31m and \u{7f}back\r here\n\nBo: more risk\n"
+        ),
+    );
+    s.write("corpus/x\u{1b}[1mname.md", "Bo: risk\n\nBo: risk\n");
+    s
+}
+
+fn has_controls(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+#[test]
+fn human_output_never_carries_control_characters() {
+    let s = control_study();
+    let r = s.run(&["index"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!has_controls(&r.stderr), "{:?}", r.stderr);
+    for args in [
+        vec!["search", "risk"],
+        vec!["search", "risk", "--format", "md"],
+        vec!["search", "risk", "--by", "case"],
+        vec!["passages", "risk"],
+        vec!["passages", "risk", "--format", "md"],
+        vec!["code"],
+        vec!["table", "quotes", "--rows", "topics"],
+        vec!["table", "corpus"],
+        vec![
+            "table",
+            "matrix",
+            "--rows",
+            "topics",
+            "--cols",
+            "case",
+            "--explain",
+            "risk",
+            "Total",
+        ],
+    ] {
+        let r = s.run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(!has_controls(&r.stdout), "{args:?}: {:?}", r.stdout);
+        assert!(!has_controls(&r.stderr), "{args:?}: {:?}", r.stderr);
+    }
+    // Shown, not dropped: each control character as a visible symbol.
+    let kwic = s.ok(&["search", "risk", "--context", "200"]);
+    assert!(kwic.contains("␛]0;pwned␇"), "{kwic}");
+    // JSON escapes them; `qualdex text` to a file or pipe is the exact text.
+    let json = s.ok(&["search", "pwned", "--format", "json"]);
+    assert!(json.contains("\\u001b]0;pwned\\u0007"), "{json}");
+    let text = s.ok(&["text", "a.md"]);
+    assert!(text.contains(NASTY));
+    assert_eq!(text.as_bytes(), &s.read("corpus/a.md")[..]);
+    // Error messages quoting a file's text show no control characters.
+    s.write(
+        "codings/cy.yaml",
+        "coder: cy\ncodings:\n  - code: \"x\\e]0;pwned\\a\"\n    doc: a.md\n    quote: risk\n    start: 0\n",
+    );
+    let r = s.run(&["index"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("x␛]0;pwned␇"), "{}", r.stderr);
+    assert!(!has_controls(&r.stderr), "{:?}", r.stderr);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_terminal_sees_no_control_characters_from_any_format() {
+    let s = control_study();
+    s.ok(&["index"]);
+    for args in [
+        vec!["text", "a.md"],
+        vec!["search", "risk", "--format", "csv"],
+        vec!["search", "risk", "--format", "csv", "--raw"],
+        vec!["search", "risk", "--color", "always"],
+        vec!["passages", "risk", "--format", "csv"],
+    ] {
+        let out = on_terminal(s.path(), &args);
+        let plain = out
+            .replace("\u{1b}[1;31m", "")
+            .replace("\u{1b}[1m", "")
+            .replace("\u{1b}[35m", "")
+            .replace("\u{1b}[0m", "");
+        // A terminal turns `\n` into `\r\n`.
+        let plain = plain.replace("\r\n", "\n");
+        assert!(!has_controls(&plain), "{args:?}: {plain:?}");
+        assert!(plain.contains("risk"), "{args:?}: {plain:?}");
+    }
+    // The text keeps its length in characters, so offsets still count.
+    let out = on_terminal(s.path(), &["text", "a.md"]).replace("\r\n", "\n");
+    let file = String::from_utf8(s.read("corpus/a.md")).unwrap();
+    assert_eq!(out.chars().count(), file.chars().count());
+    assert!(out.contains("␛]0;pwned␇"));
+    assert!(out.contains("back␍ here"));
+}
+
+/// Runs qualdex with stdout on a pseudo-terminal; returns what it printed.
+#[cfg(target_os = "linux")]
+fn on_terminal(dir: &Path, args: &[&str]) -> String {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two descriptors into the given integers.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors are open and owned from here on.
+    let (master, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qualdex"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(slave)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut master = master;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Reading fails with EIO once the child has closed the terminal.
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    });
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{args:?}: {status}");
+    String::from_utf8(reader.join().unwrap()).unwrap()
+}
+
+// ------------------------------------------------------------------ markup
+
+#[test]
+fn markdown_and_html_output_escape_markup() {
+    let s = TestStudy::new();
+    s.use_codebook(
+        "codebooks/cb.yaml",
+        "topics:\n  codes:\n    risk:\n      label: \"<b>Risk</b>\"\n      rules:\n        - terms: [risk]\n",
+    );
+    s.write(
+        "corpus/a.md",
+        "---\ncase: \"<img src=x onerror=alert(1)>\"\nrole: \"R&D\"\n---\nInterviewer: q?\n\nBo: <script>alert('risk')</script> & more\n\nBo: the risk <!-- x -->\n",
+    );
+    for args in [
+        vec!["search", "risk", "--format", "md"],
+        vec!["search", "risk", "--by", "case", "--format", "md"],
+        vec!["passages", "risk", "--format", "md"],
+        vec!["table", "quotes", "--rows", "topics", "--format", "md"],
+        vec!["table", "corpus", "--by", "role", "--format", "md"],
+        vec![
+            "table", "matrix", "--rows", "topics", "--cols", "case", "--format", "md",
+        ],
+        vec!["codebook", "export", "--format", "md"],
+    ] {
+        let out = s.ok(&args);
+        for bad in ["<script", "<img", "<b>", "<!--"] {
+            assert!(!out.contains(bad), "{args:?}: {bad} leaked:\n{out}");
+        }
+        assert!(!out.contains("R&D"), "{args:?}: bare & in:\n{out}");
+    }
+    let md = s.ok(&["search", "script", "--format", "md"]);
+    assert!(
+        md.contains("&lt;script&gt;alert('risk')&lt;/script&gt; &amp; more"),
+        "{md}"
+    );
+    for args in [
+        vec!["table", "quotes", "--rows", "topics", "--format", "html"],
+        vec![
+            "table", "matrix", "--rows", "topics", "--cols", "case", "--format", "html",
+        ],
+        vec!["codebook", "export", "--format", "html"],
+    ] {
+        let out = s.ok(&args);
+        for bad in ["<script", "<img", "<b>", "<!--"] {
+            assert!(!out.contains(bad), "{args:?}: {bad} leaked:\n{out}");
+        }
+    }
+    s.ok(&["report"]);
+    let html = String::from_utf8(s.read("out/report.html")).unwrap();
+    for bad in ["<script", "<img", "<b>", "<!--"] {
+        assert!(!html.contains(bad), "report: {bad} leaked");
+    }
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
