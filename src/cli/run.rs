@@ -58,12 +58,36 @@ fn extension(format: &str) -> &str {
     }
 }
 
+/// The file in `out/` for table `name` in `format`. The study file's table
+/// names are checked when it is read; this checks again, so that nothing
+/// but a plain file name directly inside `out/` is ever written.
+fn out_file(study: &Study, name: &str, format: &str) -> Result<PathBuf> {
+    let file = format!("{name}.{}", extension(format));
+    if let Err(why) =
+        crate::fsutil::check_plain_name(name).and(crate::fsutil::check_plain_name(&file))
+    {
+        anyhow::bail!(
+            Diagnostic::error(format!("table `{name}`: {why}"))
+                .in_file(&study.path(crate::study::STUDY_FILE))
+                .with_help("a table's name is a plain file name, written to out/")
+        );
+    }
+    let dir = study.out_dir();
+    let path = dir.join(&file);
+    if path.parent() != Some(dir.as_path()) {
+        anyhow::bail!("table `{name}` would be written outside `out/`");
+    }
+    Ok(path)
+}
+
 /// Runs `run`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let study = match &args.dir {
         Some(d) => Study::locate(Some(d), d)?,
         None => ctx.study()?,
     };
+    // `out/` must lead to a folder inside the study, links followed.
+    study.check_write_target(&study.out_dir())?;
     let report = index::update(
         &study,
         &IndexOptions {
@@ -108,12 +132,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             let mut buf = Vec::new();
             write_output(&output, f, ctx.cells(), &mut buf)
                 .map_err(|e| anyhow::anyhow!("table `{}`: {e}", spec.name))?;
-            files.push((
-                study
-                    .out_dir()
-                    .join(format!("{}.{}", spec.name, extension(f))),
-                buf,
-            ));
+            files.push((out_file(&study, &spec.name, f)?, buf));
         }
         built.push((output, files));
     }
@@ -153,4 +172,37 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         crate::diag::display_path(&study.out_dir())
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use crate::study::{Study, parse_config, template};
+
+    #[test]
+    fn tables_are_written_only_as_plain_files_in_out() {
+        // Checked again here, whatever the study file's checks let through.
+        let study = Study {
+            root: PathBuf::from("s"),
+            config: parse_config(Path::new("q.yaml"), &template("t")).unwrap(),
+        };
+        assert_eq!(
+            super::out_file(&study, "data collection", "csv").unwrap(),
+            Path::new("s/out/data collection.csv")
+        );
+        for (name, format) in [
+            ("../../README", "md"),
+            ("/etc/x", "md"),
+            ("", "md"),
+            (".hidden", "md"),
+            ("a", "../b"),
+            ("a\\b", "md"),
+        ] {
+            assert!(
+                super::out_file(&study, name, format).is_err(),
+                "{name} {format}"
+            );
+        }
+    }
 }

@@ -536,3 +536,204 @@ fn markdown_and_html_output_escape_markup() {
     }
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
 }
+
+// -------------------------------------------------- paths from study files
+
+/// A study inside the folder of another (the outer one only holds files
+/// that must not change): `outer/inner`.
+fn nested() -> (TestStudy, PathBuf) {
+    let s = TestStudy::new();
+    s.ok(&["init", "inner"]);
+    s.write(
+        "inner/corpus/a.md",
+        "Interviewer: q?\n\nBo: the risk is real\n",
+    );
+    s.write("victim.md", "precious\n");
+    s.write("elsewhere/keep.txt", "keep me\n");
+    let inner = s.path().join("inner");
+    (s, inner)
+}
+
+fn set_config(s: &TestStudy, rel: &str, from: &str, to: &str) {
+    let yaml = String::from_utf8(s.read(rel)).unwrap();
+    assert!(yaml.contains(from), "{yaml}");
+    s.write(rel, yaml.replacen(from, to, 1));
+}
+
+fn untouched(s: &TestStudy) {
+    assert_eq!(s.read("victim.md"), b"precious\n");
+    assert_eq!(s.read("elsewhere/keep.txt"), b"keep me\n");
+    let names: Vec<String> = std::fs::read_dir(s.path().join("elsewhere"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["keep.txt"], "something was written next to it");
+}
+
+/// Runs in the outer folder and expects exit 2 with no output.
+fn fails_in(s: &TestStudy, args: &[&str]) -> String {
+    let r = s.run(args);
+    assert_eq!(
+        r.code, 2,
+        "qualdex {args:?} should fail\nstdout:\n{}\nstderr:\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    r.stderr
+}
+
+#[test]
+fn a_table_name_cannot_write_outside_out() {
+    let (s, inner) = nested();
+    let abs = s
+        .path()
+        .join("elsewhere/abs")
+        .to_string_lossy()
+        .into_owned();
+    for name in ["../../victim", "../qualdex", &abs, "a/b", ".hidden", ""] {
+        let yaml = format!(
+            "title: t\ntables:\n  - name: fine\n    kind: corpus\n  - name: \"{name}\"\n    kind: corpus\n"
+        );
+        s.write("inner/qualdex.yaml", &yaml);
+        let e = fails_in(&s, &["run", "inner"]);
+        assert!(
+            e.contains("inner/qualdex.yaml:5:") && e.contains('^'),
+            "{name}: not located: {e}"
+        );
+        assert!(e.contains("table name"), "{e}");
+        untouched(&s);
+        assert_eq!(
+            std::fs::read(inner.join("qualdex.yaml")).unwrap(),
+            yaml.as_bytes()
+        );
+        assert!(
+            !inner.join("out").exists(),
+            "{name}: a bad table must write nothing"
+        );
+    }
+    // Two tables with one name would overwrite each other.
+    s.write(
+        "inner/qualdex.yaml",
+        "tables:\n  - name: t\n    kind: corpus\n  - name: T\n    kind: corpus\n",
+    );
+    let e = fails_in(&s, &["run", "inner"]);
+    assert!(e.contains("inner/qualdex.yaml:4:"), "{e}");
+    // A plain name is fine and lands in out/.
+    s.write(
+        "inner/qualdex.yaml",
+        "tables:\n  - name: data collection\n    kind: corpus\n    formats: [md, csv]\n",
+    );
+    s.ok(&["run", "inner"]);
+    assert!(inner.join("out/data collection.csv").is_file());
+    untouched(&s);
+}
+
+#[test]
+fn index_corpus_and_codebook_settings_stay_inside_the_study() {
+    let (s, inner) = nested();
+    let abs = s.path().join("elsewhere").to_string_lossy().into_owned();
+    let cases = [
+        (
+            "index: .qualdex",
+            "index: ../elsewhere".to_string(),
+            "index",
+        ),
+        ("index: .qualdex", format!("index: {abs}"), "index"),
+        ("index: .qualdex", "index: .".to_string(), "index"),
+        ("index: .qualdex", "index: corpus".to_string(), "index"),
+        (
+            "corpus: corpus",
+            "corpus: ../elsewhere".to_string(),
+            "corpus",
+        ),
+        ("corpus: corpus", format!("corpus: {abs}"), "corpus"),
+        (
+            "codebooks: []",
+            "codebooks: [codebooks/ok.yaml, ../victim.md]".to_string(),
+            "codebook",
+        ),
+        (
+            "codebooks: []",
+            format!("codebooks: [{abs}/keep.txt]"),
+            "codebook",
+        ),
+    ];
+    s.write("inner/codebooks/ok.yaml", CODEBOOK);
+    let original = String::from_utf8(s.read("inner/qualdex.yaml")).unwrap();
+    for (from, to, what) in &cases {
+        s.write("inner/qualdex.yaml", original.replacen(from, to, 1));
+        let line = original.lines().position(|l| l.starts_with(from)).unwrap() + 1;
+        for args in [
+            vec!["--study", "inner", "index"],
+            vec!["--study", "inner", "search", "risk"],
+        ] {
+            let e = fails_in(&s, &args);
+            assert!(
+                e.contains(&format!("inner/qualdex.yaml:{line}:")) && e.contains('^'),
+                "{to}: not located: {e}"
+            );
+            assert!(e.contains(what), "{to}: {e}");
+            untouched(&s);
+        }
+    }
+    // Folders below the study are fine.
+    s.write(
+        "inner/qualdex.yaml",
+        original
+            .replacen("index: .qualdex", "index: cache/idx", 1)
+            .replacen("codebooks: []", "codebooks: [./codebooks/ok.yaml]", 1),
+    );
+    s.ok(&["--study", "inner", "search", "risk"]);
+    assert!(inner.join("cache/idx").is_dir());
+}
+
+#[cfg(unix)]
+#[test]
+fn links_from_out_or_the_index_to_outside_are_not_written_through() {
+    let (s, inner) = nested();
+    s.write("inner/codebooks/cb.yaml", CODEBOOK);
+    set_config(
+        &s,
+        "inner/qualdex.yaml",
+        "codebooks: []",
+        "codebooks: [codebooks/cb.yaml]",
+    );
+    std::os::unix::fs::symlink("../elsewhere", inner.join("out")).unwrap();
+    let e = fails_in(&s, &["run", "inner"]);
+    assert!(e.contains("outside the study"), "{e}");
+    let e = fails_in(&s, &["--study", "inner", "report"]);
+    assert!(e.contains("outside the study"), "{e}");
+    untouched(&s);
+    std::fs::remove_file(inner.join("out")).unwrap();
+    let _ = std::fs::remove_dir_all(inner.join(".qualdex"));
+    std::os::unix::fs::symlink("../elsewhere", inner.join(".qualdex")).unwrap();
+    for args in [
+        vec!["--study", "inner", "index"],
+        vec!["--study", "inner", "search", "risk"],
+        vec!["run", "inner"],
+    ] {
+        let e = fails_in(&s, &args);
+        assert!(e.contains("outside the study"), "{e}");
+        untouched(&s);
+    }
+    // A link that stays inside the study is followed.
+    std::fs::remove_file(inner.join(".qualdex")).unwrap();
+    std::fs::create_dir(inner.join("cache")).unwrap();
+    std::os::unix::fs::symlink("cache", inner.join(".qualdex")).unwrap();
+    s.ok(&["--study", "inner", "search", "risk"]);
+}
+
+#[test]
+fn report_output_goes_where_the_command_line_says() {
+    // `-o` is the user's own choice, not something a study file can set.
+    let (s, _inner) = nested();
+    s.write("inner/codebooks/cb.yaml", CODEBOOK);
+    set_config(
+        &s,
+        "inner/qualdex.yaml",
+        "codebooks: []",
+        "codebooks: [codebooks/cb.yaml]",
+    );
+    s.ok(&["--study", "inner", "report", "-o", "elsewhere/r.html"]);
+    assert!(s.path().join("elsewhere/r.html").is_file());
+}
