@@ -138,8 +138,12 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        writeln!(f, "{label}: {}", self.message)?;
+        // Messages quote names and text from files: shown with their
+        // control characters as symbols, like the source line below.
+        let shown = crate::render::printable;
+        writeln!(f, "{label}: {}", shown(&self.message))?;
         if let Some(origin) = &self.origin {
+            let origin = shown(origin);
             match (self.line, self.column) {
                 (Some(l), Some(c)) => writeln!(f, "  --> {origin}:{l}:{c}")?,
                 (Some(l), None) => writeln!(f, "  --> {origin}:{l}")?,
@@ -163,7 +167,7 @@ impl fmt::Display for Diagnostic {
             }
         }
         if let Some(help) = &self.help {
-            writeln!(f, "  = help: {help}")?;
+            writeln!(f, "  = help: {}", shown(help))?;
         }
         Ok(())
     }

@@ -92,8 +92,9 @@ impl Default for Speakers {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
-    /// The table's name; the output file's stem (study files only).
-    #[serde(default)]
+    /// The table's name; the output file's stem (study files only): a plain
+    /// file name, checked when the study file is read.
+    #[serde(default, deserialize_with = "table_name")]
     pub name: String,
     /// `corpus`, `matrix`, `cooccur`, `framework`, `quotes`, `structure`, `saturation`.
     pub kind: String,
@@ -173,6 +174,118 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
     })
 }
 
+/// What a path from the study file names, for its checks and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setting {
+    TableName,
+    Corpus,
+    Index,
+    Codebook,
+}
+
+impl Setting {
+    /// Checks a value; the error is the diagnostic's message.
+    fn check(self, v: &str) -> Result<(), String> {
+        if self == Setting::TableName {
+            return fsutil::check_plain_name(v).map_err(|why| format!("invalid table name: {why}"));
+        }
+        let what = match self {
+            Setting::Corpus => "the corpus folder",
+            Setting::Index => "the index folder",
+            _ => "the codebook path",
+        };
+        let p = Path::new(v);
+        if p.has_root() || p.is_absolute() || v.get(1..2) == Some(":") {
+            return Err(format!("{what} `{v}` is an absolute path"));
+        }
+        let as_written = v.replace('\\', "/");
+        if !fsutil::is_contained_relative(Path::new(&as_written)) {
+            return Err(format!("{what} `{v}` leads outside the study folder"));
+        }
+        if self == Setting::Index
+            && !p
+                .components()
+                .any(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(format!("{what} `{v}` is the study folder itself"));
+        }
+        Ok(())
+    }
+}
+
+/// A string checked by a [`Setting`] while it is parsed, so that the error
+/// points at the value in the file.
+struct Checked(Setting);
+
+impl serde::de::Visitor<'_> for Checked {
+    type Value = String;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            Setting::TableName => "a table name",
+            Setting::Codebook => "a codebook path",
+            _ => "a folder path",
+        })
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+        self.0.check(v).map_err(E::custom)?;
+        Ok(v.to_string())
+    }
+}
+
+fn checked<'de, D: serde::Deserializer<'de>>(d: D, s: Setting) -> Result<String, D::Error> {
+    d.deserialize_str(Checked(s))
+}
+
+fn table_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, Setting::TableName)
+}
+
+fn corpus_folder<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, Setting::Corpus)
+}
+
+fn index_folder<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, Setting::Index)
+}
+
+fn codebook_files<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct One(String);
+    impl<'de> Deserialize<'de> for One {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            checked(d, Setting::Codebook).map(One)
+        }
+    }
+    Ok(Vec::<One>::deserialize(d)?
+        .into_iter()
+        .map(|o| o.0)
+        .collect())
+}
+
+/// How to fix a path the checks above refused, by its message.
+fn path_help(message: &str) -> Option<&'static str> {
+    if message.contains("invalid table name") {
+        Some(
+            "a table's name becomes its file name in out/: use letters, digits, spaces, `-` or `_`",
+        )
+    } else if message.contains("the corpus folder `") {
+        Some(
+            "give a folder inside the study, relative to qualdex.yaml; to use transcripts kept elsewhere, link them in (`ln -s /path/to/transcripts corpus`)",
+        )
+    } else if message.contains("the index folder `") {
+        Some(
+            "give a folder below the study folder, such as `.qualdex`: qualdex writes and deletes only there",
+        )
+    } else if message.contains("the codebook path `") {
+        Some(
+            "give a file inside the study, relative to qualdex.yaml; copy or link a shared codebook into the study's codebooks/ folder",
+        )
+    } else {
+        None
+    }
+}
+
 /// The parsed `qualdex.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,14 +293,16 @@ pub struct StudyConfig {
     /// The study's title.
     #[serde(default)]
     pub title: Option<String>,
-    /// Folder holding the transcripts, relative to the study folder.
-    #[serde(default = "default_corpus")]
+    /// Folder holding the transcripts, relative to the study folder and
+    /// inside it (checked when the file is read).
+    #[serde(default = "default_corpus", deserialize_with = "corpus_folder")]
     pub corpus: String,
-    /// Codebook files, relative to the study folder.
-    #[serde(default)]
+    /// Codebook files, relative to the study folder and inside it.
+    #[serde(default, deserialize_with = "codebook_files")]
     pub codebooks: Vec<String>,
-    /// Folder for the index (a cache: deleting it loses nothing).
-    #[serde(default = "default_index")]
+    /// Folder for the index (a cache: deleting it loses nothing), a folder
+    /// below the study folder.
+    #[serde(default = "default_index", deserialize_with = "index_folder")]
     pub index: String,
     /// Default coding unit.
     #[serde(default = "default_unit")]
@@ -292,7 +407,59 @@ impl Study {
             )
         })?;
         let config = parse_config(&file, &text)?;
-        Ok(Study { root, config })
+        let study = Study { root, config };
+        // Every command may refresh the index, and the coding commands
+        // write codings: both folders must lead inside the study.
+        study.check_write_target(&study.index_dir())?;
+        study.check_write_target(&study.codings_dir())?;
+        Ok(study)
+    }
+
+    /// Checks that `path`, a folder or file inside the study that qualdex is
+    /// about to write or delete in, resolves inside the study folder when
+    /// links are followed: a `out` or `.qualdex` that a study repository
+    /// ships as a link to `../../somewhere` is refused, and nothing is
+    /// written there. Parts that do not exist yet are made as real folders,
+    /// so only the existing ones are resolved; a path without links costs a
+    /// `stat` per part.
+    pub fn check_write_target(&self, path: &Path) -> Result<(), Diagnostics> {
+        let rel = if self.root == Path::new(".") {
+            path
+        } else {
+            path.strip_prefix(&self.root).unwrap_or(path)
+        };
+        let mut at = self.root.clone();
+        let mut linked = false;
+        for c in rel.components() {
+            at.push(c);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    linked = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if !linked && fsutil::is_contained_relative(rel) {
+            return Ok(());
+        }
+        let inside = match (
+            std::fs::canonicalize(&self.root),
+            std::fs::canonicalize(&at),
+        ) {
+            (Ok(root), Ok(target)) => target.starts_with(&root) && target != root,
+            _ => false,
+        };
+        if inside {
+            return Ok(());
+        }
+        Err(Diagnostic::error(format!(
+            "`{}` leads outside the study folder, so qualdex will not write there",
+            crate::diag::display_path(&at)
+        ))
+        .with_help("replace the link with a folder inside the study (qualdex writes and deletes only inside the study folder)")
+        .into())
     }
 
     /// A path inside the study folder, without a leading `./`.
@@ -366,9 +533,23 @@ const KNOWN_KEYS: &[&str] = &[
 
 /// Parses and validates a study file's text.
 pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics> {
-    let config: StudyConfig =
-        serde_yaml_ng::from_str(text).map_err(|e| yaml_error(path, text, &e, KNOWN_KEYS))?;
+    let config: StudyConfig = serde_yaml_ng::from_str(text).map_err(|e| {
+        let mut d = yaml_error(path, text, &e, KNOWN_KEYS);
+        for x in &mut d.0 {
+            if x.help.is_none()
+                && let Some(h) = path_help(&x.message)
+            {
+                x.help = Some(h.into());
+                // Underline the whole value, not its first character.
+                if let (Some(src), Some(col)) = (&x.source_line, x.column) {
+                    x.span_len = value_len(src, col);
+                }
+            }
+        }
+        d
+    })?;
     let mut problems = Vec::new();
+    check_outputs(path, text, &config, &mut problems);
     if !LANGUAGES.contains(&config.language.as_str()) {
         let mut d =
             Diagnostic::error(format!("unknown language `{}`", config.language)).in_file(path);
@@ -416,6 +597,158 @@ pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics>
     } else {
         Err(Diagnostics(problems))
     }
+}
+
+/// Checks what the settings write: no two tables may write one file of
+/// `out/` (names compared ignoring letter case, as some file systems do,
+/// and the HTML report's file counts), and the index folder, which qualdex
+/// writes and deletes in, must not be or hold the corpus, the codings,
+/// `out/` or a codebook.
+fn check_outputs(path: &Path, text: &str, config: &StudyConfig, problems: &mut Vec<Diagnostic>) {
+    let mut files: Vec<String> = vec!["report.html".into()];
+    for (i, t) in config.tables.iter().enumerate() {
+        // A given name was checked while parsing; a missing one is empty.
+        if t.name.is_empty() {
+            let mut d = Diagnostic::error(format!("table {} has no `name`", i + 1))
+                .in_file(path)
+                .with_help(
+                    "add `name: NAME`: the table is written to out/NAME.md (and other formats)",
+                );
+            if let Some(line) = text.lines().position(|l| l.starts_with("tables:")) {
+                d = d.at_line(line + 1).with_source_from(text, 1);
+            }
+            problems.push(d);
+            continue;
+        }
+        let formats: Vec<&str> = if t.formats.is_empty() {
+            vec!["md"]
+        } else {
+            t.formats.iter().map(String::as_str).collect()
+        };
+        for f in formats {
+            let ext = match f {
+                "markdown" => "md",
+                "latex" => "tex",
+                "mermaid" => "mmd",
+                f => f,
+            };
+            let file = format!("{}.{ext}", t.name).to_lowercase();
+            if files.contains(&file) {
+                let mut d = Diagnostic::error(format!(
+                    "table `{}` would write `out/{}.{ext}`, which another table or the HTML report writes",
+                    t.name, t.name
+                ))
+                .in_file(path)
+                .with_help("give every table its own name (letter case does not count)");
+                if let Some((line, col, len)) = nth_table_name(text, i) {
+                    d = d.at(line, col).with_source_from(text, len);
+                }
+                problems.push(d);
+                break;
+            }
+            files.push(file);
+        }
+    }
+    let parts = |p: &str| -> Vec<String> {
+        Path::new(&p.replace('\\', "/"))
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(n) => Some(n.to_string_lossy().to_lowercase()),
+                _ => None,
+            })
+            .collect()
+    };
+    let index = parts(&config.index);
+    // The index may lie inside another folder (a hidden one is not read as
+    // transcripts), but must not be it or hold it.
+    let nested = |index: &[String], other: &[String]| other.starts_with(index);
+    let mut clash = |what: String| {
+        let mut d = Diagnostic::error(format!(
+            "the index folder `{}` overlaps {what}",
+            config.index
+        ))
+        .in_file(path)
+        .with_help("give the index a folder of its own, such as `.qualdex`: qualdex deletes old index files in it");
+        if let Some((line, col, len)) = top_level_value(text, "index") {
+            d = d.at(line, col).with_source_from(text, len);
+        }
+        problems.push(d);
+    };
+    let corpus = parts(&config.corpus);
+    if nested(&index, &corpus) {
+        clash(format!("the corpus folder `{}`", config.corpus));
+    } else if nested(&index, &["codings".to_string()]) {
+        clash("the codings folder `codings`".into());
+    } else if nested(&index, &["out".to_string()]) {
+        clash("the output folder `out`".into());
+    } else if let Some(cb) = config
+        .codebooks
+        .iter()
+        .find(|c| parts(c).starts_with(&index))
+    {
+        clash(format!("the codebook `{cb}`"));
+    }
+}
+
+/// The length in characters of the YAML scalar starting at column `col`
+/// (from 1) of `line`: a quoted string with its quotes, or a plain one up to
+/// a flow separator or comment.
+fn value_len(line: &str, col: usize) -> usize {
+    let rest: String = line.chars().skip(col.saturating_sub(1)).collect();
+    let len = match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => rest[1..].find(q).map_or(rest.len(), |i| i + 2),
+        _ => rest
+            .find([',', ']', '}'])
+            .or_else(|| rest.find(" #"))
+            .unwrap_or(rest.len()),
+    };
+    rest[..len].trim_end().chars().count().max(1)
+}
+
+/// Line, column and length of a top-level key's value (`key: value`).
+fn top_level_value(text: &str, key: &str) -> Option<(usize, usize, usize)> {
+    text.lines().enumerate().find_map(|(i, l)| {
+        let rest = l.strip_prefix(key)?.strip_prefix(':')?;
+        let value = rest.trim_start();
+        let col = l.len() - value.len();
+        let shown = value.split(" #").next().unwrap_or("").trim_end();
+        Some((
+            i + 1,
+            l[..col].chars().count() + 1,
+            shown.chars().count().max(1),
+        ))
+    })
+}
+
+/// Line, column and length of the name of table `n` (from 0), found as the
+/// `n`-th `name:` key after the top-level `tables:` line.
+fn nth_table_name(text: &str, n: usize) -> Option<(usize, usize, usize)> {
+    let start = text.lines().position(|l| l.starts_with("tables:"))?;
+    let mut seen = 0;
+    for (i, l) in text.lines().enumerate().skip(start) {
+        let mut from = 0;
+        while let Some(at) = l[from..].find("name:").map(|a| a + from) {
+            from = at + 5;
+            let before = l[..at].chars().next_back();
+            if !before.is_none_or(|c| c.is_whitespace() || matches!(c, '-' | '{' | ',')) {
+                continue;
+            }
+            if seen == n {
+                let value = l[from..].trim_start();
+                let col = l.len() - value.len();
+                let len = value
+                    .split([',', '}', '#'])
+                    .next()
+                    .unwrap_or("")
+                    .trim_end()
+                    .chars()
+                    .count();
+                return Some((i + 1, l[..col].chars().count() + 1, len.max(1)));
+            }
+            seen += 1;
+        }
+    }
+    None
 }
 
 fn located(path: &Path, text: &str, key: &str, message: &str) -> Diagnostic {
@@ -477,6 +810,7 @@ pub fn template(title: &str) -> String {
     format!(
         r#"# qualdex study file. Plain text: edit it freely; `qualdex index` rereads it.
 title: {title}
+# Folders and files below are relative to this folder and stay inside it.
 # Folder holding the transcripts (.txt, .md, .vtt, .srt, .docx), nested folders allowed.
 # Attributes come from front matter, corpus/cases.csv (keyed by `case`) and
 # corpus/documents.csv (keyed by `path`, relative to the corpus folder).
@@ -558,6 +892,53 @@ mod tests {
             d.message
         );
         assert_eq!(d.help.as_deref(), Some("did you mean `language`?"));
+    }
+
+    #[test]
+    fn paths_and_table_names_are_checked_where_they_are_written() {
+        let at = |text: &str| {
+            let e = parse_config(Path::new("q.yaml"), text).unwrap_err();
+            let d = &e.0[0];
+            (d.line, d.column, d.message.clone(), d.help.is_some())
+        };
+        let (line, col, msg, help) = at("title: t\ntables:\n  - kind: corpus\n    name: ../x\n");
+        assert_eq!((line, col), (Some(4), Some(11)), "{msg}");
+        assert_eq!(value_len("  - {name: \"../x\", kind: corpus}", 12), 6);
+        assert_eq!(value_len("codebooks: [a, ../b.yaml]", 16), 9);
+        assert_eq!(value_len("corpus: /data # here", 9), 5);
+        assert!(msg.contains("invalid table name") && help, "{msg}");
+        let (line, col, msg, _) = at("corpus: /data\n");
+        assert_eq!((line, col), (Some(1), Some(9)));
+        assert!(msg.contains("absolute"), "{msg}");
+        let (line, col, msg, _) = at("codebooks: [a.yaml, '../b.yaml']\n");
+        assert_eq!((line, col), (Some(1), Some(21)));
+        assert!(msg.contains("leads outside"), "{msg}");
+        let (line, _, msg, _) = at("codebooks:\n  - ok.yaml\n  - ..\\..\\c.yaml\n");
+        assert_eq!(line, Some(3), "{msg}");
+        let (line, col, msg, _) = at("corpus: data\nindex: data\n");
+        assert_eq!((line, col), (Some(2), Some(8)));
+        assert!(msg.contains("overlaps the corpus folder"), "{msg}");
+        let (line, col, msg, _) =
+            at("tables: [{name: a, kind: corpus}, {kind: corpus, name: A, formats: [md]}]\n");
+        assert_eq!((line, col), (Some(1), Some(56)), "{msg}");
+        let (line, _, msg, _) = at("tables:\n  - kind: corpus\n");
+        assert_eq!(line, Some(1));
+        assert!(msg.contains("no `name`"), "{msg}");
+        let (_, _, msg, _) = at("tables:\n  - {name: report, kind: corpus, formats: html}\n");
+        assert!(msg.contains("HTML report"), "{msg}");
+        let (_, _, msg, _) = at("index: .\n");
+        assert!(msg.contains("the study folder itself"), "{msg}");
+        let (_, _, msg, _) = at("codebooks: [idx/cb.yaml]\nindex: idx\n");
+        assert!(msg.contains("overlaps the codebook"), "{msg}");
+        for ok in [
+            "corpus: .\nindex: .cache/idx\n",
+            "corpus: ./transcripts\ncodebooks: [codebooks/a.yaml]\n",
+            "index: out/idx\n",
+            "tables:\n  - {name: data collection, kind: corpus, formats: [md, csv]}\n",
+        ] {
+            let r = parse_config(Path::new("q.yaml"), ok);
+            assert!(r.is_ok(), "{ok}: {r:?}");
+        }
     }
 
     #[test]

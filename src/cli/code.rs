@@ -15,7 +15,7 @@ use crate::corpus::{Document, slice_chars};
 use crate::diag::Diagnostic;
 use crate::index::load_codebook;
 use crate::query::{self, CodeSource};
-use crate::render::{Cell, Table, TableFormat, write_table};
+use crate::render::{Cell, Table, TableFormat, write_table_as};
 
 const HELP: &str = "Examples:
   qualdex code                                   apply every rule, print passages per code
@@ -301,7 +301,7 @@ fn summary(ctx: &Ctx, format: TableFormat) -> Result<ExitCode> {
         json: None,
     };
     let mut out = super::common::stdout();
-    write_table(&table, format, &mut out)?;
+    write_table_as(&table, format, ctx.cells(), &mut out)?;
     out.flush()?;
     let silent: Vec<String> = cb
         .rules

@@ -15,7 +15,7 @@ use crate::corpus::{self, ReadOptions};
 use crate::diag::Diagnostic;
 use crate::index::{CodingContext, load_codebook};
 use crate::query::{self, CodeSource};
-use crate::render::{Cell, Table, TableFormat, write_table};
+use crate::render::{Cell, Table, TableFormat, write_table_as};
 
 const HELP: &str = "Examples:
   qualdex codebook check                       validate; warn about rules that match nothing
@@ -237,7 +237,7 @@ fn show(ctx: &Ctx, format: Option<TableFormat>) -> Result<ExitCode> {
             )?;
             for (depth, id, label, n, d) in &rows {
                 let name = format!("{}{id}", "  ".repeat(*depth));
-                let label: String = label.chars().take(50).collect();
+                let label: String = crate::render::printable(label).chars().take(50).collect();
                 writeln!(out, "{name:width$}{label:lw$}{n:>9}{d:>6}")?;
             }
         }
@@ -261,7 +261,7 @@ fn show(ctx: &Ctx, format: Option<TableFormat>) -> Result<ExitCode> {
                 total_rows_from: None,
                 json: None,
             };
-            write_table(&table, fmt, &mut out)?;
+            write_table_as(&table, fmt, ctx.cells(), &mut out)?;
         }
     }
     out.flush()?;
@@ -272,7 +272,12 @@ fn export(ctx: &Ctx, format: TableFormat) -> Result<ExitCode> {
     let study = ctx.study()?;
     let cb = load_codebook(&study)?;
     let mut out = super::common::stdout();
-    write_table(&crate::table::codebook::table(&cb), format, &mut out)?;
+    write_table_as(
+        &crate::table::codebook::table(&cb),
+        format,
+        ctx.cells(),
+        &mut out,
+    )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

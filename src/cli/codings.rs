@@ -12,7 +12,7 @@ use crate::coding::manual::{self, Anchor, Codings};
 use crate::corpus::Document;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::index::load_codebook;
-use crate::render::{Cell, Table, TableFormat, write_table};
+use crate::render::{Cell, Table, TableFormat, write_table_as};
 
 const HELP: &str = "Examples:
   qualdex codings list --coder anna
@@ -133,7 +133,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
         json: None,
     };
     let mut out = super::common::stdout();
-    write_table(&table, f.format, &mut out)?;
+    write_table_as(&table, f.format, ctx.cells(), &mut out)?;
     out.flush()?;
     if check {
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();

@@ -32,6 +32,8 @@ pub struct Ctx {
     pub color: bool,
     /// `--no-refresh`.
     pub no_refresh: bool,
+    /// `--raw`: CSV and TSV cells exactly as they are.
+    pub raw: bool,
 }
 
 impl Ctx {
@@ -49,6 +51,16 @@ impl Ctx {
             quiet: cli.quiet,
             color,
             no_refresh: cli.no_refresh,
+            raw: cli.raw,
+        }
+    }
+
+    /// How CSV and TSV cells are written (`--raw` or spreadsheet-safe).
+    pub fn cells(&self) -> crate::render::Cells {
+        if self.raw {
+            crate::render::Cells::Raw
+        } else {
+            crate::render::Cells::Safe
         }
     }
 
@@ -61,7 +73,7 @@ impl Ctx {
     /// Prints a message on stderr unless quiet.
     pub fn note(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{msg}");
+            eprintln!("{}", printable(&msg.to_string()));
         }
     }
 
@@ -91,7 +103,7 @@ impl Ctx {
                 "they were"
             },
             if changed.len() == 1 { "its" } else { "their" },
-            changed.join(", ")
+            printable(&changed.join(", "))
         );
     }
 
@@ -166,13 +178,13 @@ impl Ctx {
         );
         if r.added.len() + r.changed.len() + r.removed.len() <= 10 {
             for p in &r.added {
-                eprintln!("  added    {p}");
+                eprintln!("  added    {}", printable(p));
             }
             for p in &r.changed {
-                eprintln!("  changed  {p}");
+                eprintln!("  changed  {}", printable(p));
             }
             for p in &r.removed {
-                eprintln!("  removed  {p}");
+                eprintln!("  removed  {}", printable(p));
             }
         }
         if !r.skipped.is_empty() {
@@ -180,7 +192,7 @@ impl Ctx {
             let list: Vec<String> = r
                 .skipped
                 .iter()
-                .map(|(e, n)| format!("{e} ({n})"))
+                .map(|(e, n)| format!("{} ({n})", printable(e)))
                 .collect();
             eprintln!(
                 "skipped {} with unknown extensions: {} (qualdex reads .txt, .md, .vtt, .srt, .docx)",
@@ -234,7 +246,7 @@ pub fn read_doc_with(study: &Study, rel: &str, lossy: bool) -> Result<crate::cor
     Ok(crate::corpus::read_document(&file, &opts)?)
 }
 
-pub use crate::render::one_line;
+pub use crate::render::{one_line, printable};
 
 /// "1 file", "3 files".
 pub fn count(n: usize, noun: &str) -> String {
@@ -252,24 +264,48 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
+/// True when `e`, or an error it wraps, is a write to a closed pipe. Writers
+/// wrap I/O errors in their own types (csv, serde_json) and in
+/// `io::Error::other`, whose `source()` skips the wrapped error itself, so
+/// each layer is opened by hand.
+pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    // Bounded: a wrapper chain is a few levels deep.
+    for _ in 0..32 {
+        let Some(err) = cur else { return false };
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+            if let Some(inner) = io.get_ref()
+                && is_broken_pipe(inner)
+            {
+                return true;
+            }
+        }
+        if let Some(c) = err.downcast_ref::<csv::Error>()
+            && let csv::ErrorKind::Io(io) = c.kind()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        if err
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind)
+            == Some(std::io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// Prints an error and returns exit code 2 (0 for a closed pipe).
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
     // A closed pipe (`qualdex ... | head`) is success, whichever writer saw it.
-    let broken = |k: std::io::ErrorKind| k == std::io::ErrorKind::BrokenPipe;
-    for cause in e.chain() {
-        let pipe = cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| broken(io.kind()))
-            || cause
-                .downcast_ref::<csv::Error>()
-                .is_some_and(|c| matches!(c.kind(), csv::ErrorKind::Io(io) if broken(io.kind())))
-            || cause
-                .downcast_ref::<serde_json::Error>()
-                .and_then(serde_json::Error::io_error_kind)
-                .is_some_and(broken);
-        if pipe {
-            return ExitCode::SUCCESS;
-        }
+    if e.chain().any(is_broken_pipe) {
+        return ExitCode::SUCCESS;
     }
     let mut err = std::io::stderr().lock();
     if let Some(d) = e.downcast_ref::<Diagnostics>() {
@@ -277,14 +313,15 @@ pub fn report_error(e: &anyhow::Error) -> ExitCode {
     } else if let Some(d) = e.downcast_ref::<Diagnostic>() {
         let _ = write!(err, "{d}");
     } else {
-        let _ = writeln!(err, "error: {e:#}");
+        let _ = writeln!(err, "error: {}", printable(&format!("{e:#}")));
     }
     ExitCode::from(2)
 }
 
-/// Standard output, buffered.
-pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
-    std::io::BufWriter::new(std::io::stdout().lock())
+/// Standard output, buffered; on a terminal, control characters are shown
+/// as symbols (see [`super::terminal`]).
+pub fn stdout() -> super::terminal::Stdout {
+    super::terminal::Stdout::new()
 }
 
 #[cfg(test)]

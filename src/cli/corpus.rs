@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::render::{TableFormat, write_table};
+use crate::render::{TableFormat, write_table_as};
 use crate::table;
 
 /// The data-collection table of a write-up: documents, informants, turns and
@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         Some(a) => table::corpus::by_attribute(opened.manifest(), a)?,
     };
     let mut out = super::common::stdout();
-    write_table(&t, args.format, &mut out)?;
+    write_table_as(&t, args.format, ctx.cells(), &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

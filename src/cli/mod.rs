@@ -18,6 +18,7 @@ mod review;
 mod run;
 mod search;
 mod table;
+mod terminal;
 mod text;
 
 use std::process::ExitCode;
@@ -60,6 +61,12 @@ pub struct Cli {
     /// (for scripts that run many queries after `qualdex index`).
     #[arg(long, global = true)]
     pub no_refresh: bool,
+    /// Write CSV and TSV cells exactly as they are. By default a cell from a
+    /// transcript, attribute or codebook that starts with = + - @ or a tab
+    /// gets a leading ' so a spreadsheet shows it instead of running it as a
+    /// formula (plain numbers such as -3 are left alone).
+    #[arg(long, global = true)]
+    pub raw: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

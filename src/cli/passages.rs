@@ -11,7 +11,7 @@ use super::search::HitFormat;
 use crate::coding::Source;
 use crate::index::{Bodies, load_codebook};
 use crate::query::{self, CodeSource, Compiler};
-use crate::render::md_escape;
+use crate::render::{csv_cell, md_escape, printable};
 
 const HELP: &str = "Examples:
   qualdex passages governance                      every passage coded governance (or below)
@@ -67,6 +67,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let mut bodies = Bodies::default();
     let mut out = super::common::stdout();
     if args.format == HitFormat::Csv {
+        let cells = ctx.cells();
         let mut w = csv::Writer::from_writer(&mut out);
         w.write_record([
             "path", "case", "speaker", "code", "source", "start", "end", "unit", "rules", "memo",
@@ -76,19 +77,22 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             let p = &h.passage;
             let text = text_of(&opened, &mut bodies, &h.path, p.start, p.end);
             let rules: Vec<&str> = p.evidence.iter().map(|e| e.rule.as_str()).collect();
-            w.write_record([
-                h.path.as_str(),
-                case_of(&opened, &h.path),
-                h.speaker.as_deref().unwrap_or(""),
-                p.code.as_str(),
-                &p.source.label(),
-                &p.start.to_string(),
-                &p.end.to_string(),
-                p.unit.as_deref().unwrap_or(""),
-                &rules.join(" "),
-                p.memo.as_deref().unwrap_or(""),
-                &text,
-            ])?;
+            w.write_record(
+                [
+                    h.path.as_str(),
+                    case_of(&opened, &h.path),
+                    h.speaker.as_deref().unwrap_or(""),
+                    p.code.as_str(),
+                    &p.source.label(),
+                    &p.start.to_string(),
+                    &p.end.to_string(),
+                    p.unit.as_deref().unwrap_or(""),
+                    &rules.join(" "),
+                    p.memo.as_deref().unwrap_or(""),
+                    &text,
+                ]
+                .map(|c| csv_cell(c, cells)),
+            )?;
         }
         w.flush()?;
     } else {
@@ -167,8 +171,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                                 .unwrap_or_default()
                         ),
                     };
-                    writeln!(
-                        out,
+                    // Shown with control characters as symbols (see search).
+                    let head = format!(
                         "{}#{}-{}  {}  {}  [{}]  {how}",
                         h.path,
                         p.start,
@@ -176,7 +180,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                         case_of(&opened, &h.path),
                         h.speaker.as_deref().unwrap_or("-"),
                         p.code
-                    )?;
+                    );
+                    writeln!(out, "{}", printable(&head))?;
                     writeln!(out, "    {}", super::common::one_line(&text, 400))?;
                 }
             }

@@ -15,7 +15,9 @@ use crate::index::load_codebook;
     after_help = "Examples:\n  qualdex report                       writes out/report.html\n  qualdex report -o ~/paper/appendix.html"
 )]
 pub struct Args {
-    /// Output file (default: out/report.html in the study folder).
+    /// Output file (default: out/report.html in the study folder). Any path
+    /// you give is written as given, also outside the study: it is your
+    /// choice, not something a study file can set.
     #[arg(short, long)]
     pub output: Option<std::path::PathBuf>,
 }
@@ -41,7 +43,14 @@ pub fn write(
     let data = crate::report::gather(study, opened, cb)?;
     let mut buf = Vec::new();
     crate::render::report::write(&data, &mut buf)?;
-    let path = output.unwrap_or_else(|| study.out_dir().join("report.html"));
+    let path = match output {
+        Some(p) => p,
+        None => {
+            // `out/` must lead to a folder inside the study, links followed.
+            study.check_write_target(&study.out_dir())?;
+            study.out_dir().join("report.html")
+        }
+    };
     crate::fsutil::write_atomic(&path, &buf)?;
     Ok(path)
 }

@@ -27,7 +27,12 @@ pub struct Args {
 }
 
 /// Writes one output in one format to `out`.
-pub fn write_output(output: &Output, format: &str, out: &mut dyn Write) -> Result<()> {
+pub fn write_output(
+    output: &Output,
+    format: &str,
+    cells: crate::render::Cells,
+    out: &mut dyn Write,
+) -> Result<()> {
     match (output, format) {
         (Output::Graph { dot, .. }, "dot") => out.write_all(dot.as_bytes())?,
         (Output::Graph { mermaid, .. }, "mermaid") => out.write_all(mermaid.as_bytes())?,
@@ -37,7 +42,7 @@ pub fn write_output(output: &Output, format: &str, out: &mut dyn Write) -> Resul
                     "formats: md, csv, tsv, json, tex, html (structure also: dot, mermaid)",
                 )
             })?;
-            crate::render::write_table(o.table(), fmt, out)?;
+            crate::render::write_table_as(o.table(), fmt, cells, out)?;
         }
     }
     Ok(())
@@ -53,12 +58,36 @@ fn extension(format: &str) -> &str {
     }
 }
 
+/// The file in `out/` for table `name` in `format`. The study file's table
+/// names are checked when it is read; this checks again, so that nothing
+/// but a plain file name directly inside `out/` is ever written.
+fn out_file(study: &Study, name: &str, format: &str) -> Result<PathBuf> {
+    let file = format!("{name}.{}", extension(format));
+    if let Err(why) =
+        crate::fsutil::check_plain_name(name).and(crate::fsutil::check_plain_name(&file))
+    {
+        anyhow::bail!(
+            Diagnostic::error(format!("table `{name}`: {why}"))
+                .in_file(&study.path(crate::study::STUDY_FILE))
+                .with_help("a table's name is a plain file name, written to out/")
+        );
+    }
+    let dir = study.out_dir();
+    let path = dir.join(&file);
+    if path.parent() != Some(dir.as_path()) {
+        anyhow::bail!("table `{name}` would be written outside `out/`");
+    }
+    Ok(path)
+}
+
 /// Runs `run`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let study = match &args.dir {
         Some(d) => Study::locate(Some(d), d)?,
         None => ctx.study()?,
     };
+    // `out/` must lead to a folder inside the study, links followed.
+    study.check_write_target(&study.out_dir())?;
     let report = index::update(
         &study,
         &IndexOptions {
@@ -101,32 +130,35 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         let mut files = Vec::new();
         for f in &formats {
             let mut buf = Vec::new();
-            write_output(&output, f, &mut buf)
+            write_output(&output, f, ctx.cells(), &mut buf)
                 .map_err(|e| anyhow::anyhow!("table `{}`: {e}", spec.name))?;
-            files.push((
-                study
-                    .out_dir()
-                    .join(format!("{}.{}", spec.name, extension(f))),
-                buf,
-            ));
+            files.push((out_file(&study, &spec.name, f)?, buf));
         }
         built.push((output, files));
     }
-    let mut out = super::common::stdout();
+    // Every file first, then stdout: a reader that stops early
+    // (`qualdex run | head`) must not keep the files from being written.
     let mut written = 0;
-    for (i, (output, files)) in built.iter().enumerate() {
+    for (_, files) in &built {
         for (path, buf) in files {
             crate::fsutil::write_atomic(path, buf)?;
             written += 1;
         }
+    }
+    let report = if cb.codes.is_empty() {
+        None
+    } else {
+        Some(super::report::write(&study, &opened, &cb, None)?)
+    };
+    let mut out = super::common::stdout();
+    for (i, (output, _)) in built.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
         crate::render::write_table(output.table(), crate::render::TableFormat::Md, &mut out)?;
     }
     out.flush()?;
-    if !cb.codes.is_empty() {
-        let report = super::report::write(&study, &opened, &cb, None)?;
+    if let Some(report) = report {
         ctx.note(format!(
             "the HTML report is {}",
             crate::diag::display_path(&report)
@@ -140,4 +172,37 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         crate::diag::display_path(&study.out_dir())
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use crate::study::{Study, parse_config, template};
+
+    #[test]
+    fn tables_are_written_only_as_plain_files_in_out() {
+        // Checked again here, whatever the study file's checks let through.
+        let study = Study {
+            root: PathBuf::from("s"),
+            config: parse_config(Path::new("q.yaml"), &template("t")).unwrap(),
+        };
+        assert_eq!(
+            super::out_file(&study, "data collection", "csv").unwrap(),
+            Path::new("s/out/data collection.csv")
+        );
+        for (name, format) in [
+            ("../../README", "md"),
+            ("/etc/x", "md"),
+            ("", "md"),
+            (".hidden", "md"),
+            ("a", "../b"),
+            ("a\\b", "md"),
+        ] {
+            assert!(
+                super::out_file(&study, name, format).is_err(),
+                "{name} {format}"
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::Ctx;
 use crate::index::{Bodies, Opened};
 use crate::query::{self, Compiler, Highlighter, Hit};
-use crate::render::{Cell, Table, TableFormat, md_escape, write_table};
+use crate::render::{Cell, Table, TableFormat, csv_cell, md_escape, printable, write_table_as};
 use crate::study::UnitKind;
 
 const HELP: &str = r#"Query language:
@@ -138,7 +138,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             HitFormat::Json => TableFormat::Json,
             HitFormat::Kwic | HitFormat::Md => TableFormat::Md,
         };
-        write_table(&table, fmt, &mut out)?;
+        write_table_as(&table, fmt, ctx.cells(), &mut out)?;
     } else {
         let highlighter = Highlighter::new(&node, &opened.language);
         let mut bodies = Bodies::default();
@@ -160,8 +160,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                 "text",
             ];
             header.extend(attr_names.iter().map(String::as_str));
+            let cells = ctx.cells();
             let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(&header)?;
+            w.write_record(header.iter().map(|h| csv_cell(h, cells)))?;
             for h in &results.hits {
                 let t = hit_text(&opened, &mut bodies, h);
                 let attrs = &opened
@@ -186,7 +187,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                         .iter()
                         .map(|a| attrs.get(a).cloned().unwrap_or_default()),
                 );
-                w.write_record(&rec)?;
+                w.write_record(rec.iter().map(|c| csv_cell(c, cells)))?;
             }
             w.flush()?;
         } else if args.format == HitFormat::Md {
@@ -313,12 +314,16 @@ fn write_kwic(
     } else {
         ("", "", "")
     };
+    // Names and text from files are shown with control characters as
+    // symbols, whether or not stdout is a terminal (`| less -R` passes
+    // escape sequences on).
     writeln!(
         out,
-        "{dim}{}#{}{r}  {b}{case}{r}  {}  [{}-{}]",
-        h.path,
-        h.id,
-        h.speaker.as_deref().unwrap_or("-"),
+        "{dim}{}#{}{r}  {b}{}{r}  {}  [{}-{}]",
+        printable(&h.path),
+        printable(&h.id),
+        printable(case),
+        printable(h.speaker.as_deref().unwrap_or("-")),
         h.start,
         h.end
     )?;
@@ -350,17 +355,17 @@ fn write_kwic(
     }
     let mut pos = from;
     for &(s, e) in ranges.iter().filter(|&&(s, e)| s >= from && e <= to) {
-        line.push_str(&flat[pos..s]);
+        line.push_str(&printable(&flat[pos..s]));
         if color {
             line.push_str("\x1b[1;31m");
-            line.push_str(&flat[s..e]);
+            line.push_str(&printable(&flat[s..e]));
             line.push_str("\x1b[0m");
         } else {
-            line.push_str(&flat[s..e]);
+            line.push_str(&printable(&flat[s..e]));
         }
         pos = e;
     }
-    line.push_str(&flat[pos..to]);
+    line.push_str(&printable(&flat[pos..to]));
     if to < flat.len() {
         line.push('…');
     }

@@ -151,12 +151,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                 .filter(|p| p.path == path && p.start == s && p.end == e)
                 .map(|p| format!("{} ({})", p.code, p.source.label()))
                 .collect();
-            writeln!(
-                out,
+            let head = format!(
                 "{id}  {}  {}",
                 coded.attr(path, "case"),
                 codes.into_iter().collect::<Vec<_>>().join(", ")
-            )?;
+            );
+            writeln!(out, "{}", crate::render::printable(&head))?;
             writeln!(
                 out,
                 "    {}",
@@ -173,7 +173,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let output = spec::produce(&spec, &opened, &cb)?;
-    super::run::write_output(&output, &args.format, &mut out)?;
+    super::run::write_output(&output, &args.format, ctx.cells(), &mut out)?;
     out.flush()?;
     ctx.warn_changed(&opened.changed_texts());
     Ok(ExitCode::SUCCESS)

@@ -10,7 +10,9 @@ use crate::corpus;
 
 /// Print a document's plain text: the file itself for .txt/.md (BOM removed),
 /// the extracted `Speaker: text` lines for .vtt/.srt/.docx. Every offset that
-/// qualdex reports is a character offset into this text.
+/// qualdex reports is a character offset into this text. Redirected to a file
+/// or pipe it is the exact text; on a terminal each control character is shown
+/// as one symbol (`␛`), so offsets still count.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  qualdex text alfa/interview-03.vtt\n  qualdex text alfa/interview-03.vtt --range 120-245   just that passage"

@@ -2,8 +2,11 @@
 //!
 //! Each is turned into a plain text with one `Speaker: text` line per cue or
 //! paragraph (just `text` when no speaker is known); `qualdex text` prints
-//! exactly this text and all offsets refer to it. Speaker detection then runs
-//! on that text like on any transcript, with VTT voices as known speakers.
+//! exactly this text and all offsets refer to it. A VTT voice is carried to
+//! turn detection as the line's speaker ([`Extracted::line_voices`]), so it
+//! is the speaker whatever characters it holds (`Berg, Anna (Guest)`,
+//! `anna@uni.edu`, `Speaker: 2`); lines without one are read like any
+//! transcript, with the file's voices as known speakers.
 
 use std::io::Read;
 use std::path::Path;
@@ -30,6 +33,9 @@ pub struct Extracted {
     pub text: String,
     /// Timestamp per line.
     pub line_times: Vec<Option<String>>,
+    /// The voice per line, when the format names one: the line then starts
+    /// with the voice and `: `.
+    pub line_voices: Vec<Option<String>>,
     /// Speakers named by the format itself.
     pub voices: Vec<String>,
 }
@@ -52,6 +58,7 @@ pub fn assemble(records: &[Record]) -> Extracted {
         out.text.push_str(&text);
         out.text.push('\n');
         out.line_times.push(r.timestamp.clone());
+        out.line_voices.push(r.speaker.clone());
     }
     out
 }
@@ -87,16 +94,14 @@ fn cue_payload(payload: &str) -> Vec<(Option<String>, String)> {
                 pieces.push((voice.clone(), std::mem::take(&mut buf)));
             }
             buf.clear();
-            // `<v.class Name>`: skip classes, keep the annotation.
-            let name = v
-                .split_once(char::is_whitespace)
-                .map_or("", |(_, n)| n)
-                .trim();
-            voice = if name.is_empty() {
-                None
-            } else {
-                Some(unescape_entities(name))
-            };
+            // `<v.class Name>`: skip classes, keep the annotation, all of
+            // it (a voice is the speaker whatever it holds), on one line.
+            let name = v.split_once(char::is_whitespace).map_or("", |(_, n)| n);
+            let name = unescape_entities(name)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            voice = (!name.is_empty()).then_some(name);
         }
         rest = &rest[lt + gt + 1..];
     }
@@ -276,6 +281,28 @@ mod tests {
             "Interviewer: Hello & welcome\nJosé Núñez: We never agreed.\n"
         );
         assert_eq!(x.line_times[1].as_deref(), Some("00:00:05.000"));
+        assert_eq!(x.line_voices[1].as_deref(), Some("José Núñez"));
+    }
+
+    #[test]
+    fn vtt_voices_keep_every_character() {
+        let t = "WEBVTT\n\n00:01.000 --> 00:02.000\n<v Berg, Anna (Guest)>one</v>\n\n00:03.000 --> 00:04.000\n<v.loud.x Dr. Lee (CEO)>two\n\n00:05.000 --> 00:06.000\n<v anna@uni.edu>three\n\n00:07.000 --> 00:08.000\n<v   Jo\tEk &amp; Co  >four\n\n00:09.000 --> 00:10.000\n<v.only>five\n";
+        let x = assemble(&parse_vtt(Path::new("a.vtt"), t).unwrap());
+        let voices: Vec<Option<&str>> = x.line_voices.iter().map(Option::as_deref).collect();
+        assert_eq!(
+            voices,
+            [
+                Some("Berg, Anna (Guest)"),
+                Some("Dr. Lee (CEO)"),
+                Some("anna@uni.edu"),
+                Some("Jo Ek & Co"),
+                None
+            ]
+        );
+        assert_eq!(
+            x.text,
+            "Berg, Anna (Guest): one\nDr. Lee (CEO): two\nanna@uni.edu: three\nJo Ek & Co: four\nfive\n"
+        );
     }
 
     #[test]

@@ -339,6 +339,8 @@ struct Plain {
     body_start: usize,
     mode: ParagraphMode,
     line_times: Option<Vec<Option<String>>>,
+    /// The speaker per line, when the format names it (VTT voices).
+    line_voices: Option<Vec<Option<String>>>,
     /// Speakers the format names (VTT voices, Word styles).
     voices: Vec<String>,
 }
@@ -363,6 +365,7 @@ fn plain(
                 body_start: fm.body_start,
                 mode: ParagraphMode::BlankLines,
                 line_times: None,
+                line_voices: None,
                 voices: Vec::new(),
             })
         }
@@ -379,6 +382,7 @@ fn plain(
                 body_start: 0,
                 mode: ParagraphMode::EachLine,
                 line_times: Some(x.line_times),
+                line_voices: (!x.voices.is_empty()).then_some(x.line_voices),
                 voices: x.voices,
             })
         }
@@ -427,6 +431,7 @@ fn parse(
         body_start,
         mode,
         line_times,
+        line_voices,
         voices,
     } = plain(shown, format, bytes, opts.lossy)?;
     // Offsets are kept in 32 bits in the index (`schema::pack_span`).
@@ -449,7 +454,14 @@ fn parse(
         &with_voices
     };
     let ascii = text.is_ascii();
-    let raw = turns::segment(&text, body_start, mode, rules, line_times.as_deref());
+    let raw = turns::segment_with_voices(
+        &text,
+        body_start,
+        mode,
+        rules,
+        line_times.as_deref(),
+        line_voices.as_deref(),
+    );
     let map = CharMap::with_ascii(&text, ascii);
     // Sentences first, each as its byte range and the index's words before
     // it in its paragraph, so that the units vector is sized exactly (long

@@ -67,6 +67,35 @@ pub fn split_role(label: &str) -> (&str, Option<&str>) {
     (t, None)
 }
 
+/// The turn a passage `[start, end)` belongs to, among `spans` (each turn's
+/// `[start, end)`, in order, not overlapping): the one holding most of its
+/// characters, the earlier one on a tie. A passage that lies wholly in a
+/// label or between turns belongs to none; an empty one, to the turn it
+/// lies in. So a passage that begins at the line break after a
+/// speaker's label is that speaker's, and one that runs from a question
+/// into a longer answer is the answerer's.
+pub fn majority_turn(spans: &[(usize, usize)], start: usize, end: usize) -> Option<usize> {
+    // The first turn ending after the start; later ones until one starts
+    // at or after the end.
+    let first = spans.partition_point(|&(_, e)| e <= start);
+    let mut best: Option<(usize, usize)> = None;
+    for (i, &(s, e)) in spans.iter().enumerate().skip(first) {
+        if s >= end {
+            break;
+        }
+        let overlap = e.min(end).saturating_sub(s.max(start));
+        if overlap > 0 && best.is_none_or(|(_, b)| overlap > b) {
+            best = Some((i, overlap));
+        }
+    }
+    best.map(|(i, _)| i).or_else(|| {
+        spans
+            .get(first)
+            .filter(|&&(s, e)| s <= start && start < e.max(s + 1))
+            .map(|_| first)
+    })
+}
+
 /// One speaker turn: its label, borrowed from the text, and its paragraphs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawTurn<'t> {
@@ -410,13 +439,45 @@ pub fn segment<'t>(
     rules: &SpeakerRules,
     line_times: Option<&'t [Option<String>]>,
 ) -> Turns<'t> {
+    segment_with_voices(text, body_start, mode, rules, line_times, None)
+}
+
+/// The header of a line whose speaker the format names (a VTT voice): the
+/// line starts with the voice and `:`, as [`super::formats::assemble`]
+/// writes it. The voice is the label whatever characters it holds.
+fn voice_header<'t>(line: &'t str, voice: &str) -> Option<Header<'t>> {
+    let after = line.strip_prefix(voice)?.strip_prefix(':')?;
+    let content = line.len() - after.trim_start().len();
+    Some(Header {
+        label: &line[..voice.len()],
+        timestamp: None,
+        content,
+        marked: true,
+    })
+}
+
+/// [`segment`], with the speaker of each line the format names
+/// (`line_voices`, VTT voices) taken as that line's turn header instead of
+/// being detected again from the `Speaker: text` line.
+pub fn segment_with_voices<'t>(
+    text: &'t str,
+    body_start: usize,
+    mode: ParagraphMode,
+    rules: &SpeakerRules,
+    line_times: Option<&'t [Option<String>]>,
+    line_voices: Option<&[Option<String>]>,
+) -> Turns<'t> {
     // First the headers, since whether a plain label counts depends on
     // the whole transcript; then the turns, line by line again.
     let mut checks = LabelChecks::new(rules);
     let mut labels = LabelCounts::default();
     let mut found: Vec<Found<'t>> = Vec::new();
-    for (s, e) in lines(text, body_start) {
-        if let Some(header) = detect_header(&text[s..e], rules, &mut checks) {
+    for (i, (s, e)) in lines(text, body_start).enumerate() {
+        let line = &text[s..e];
+        let voiced = line_voices
+            .and_then(|v| v.get(i)?.as_deref())
+            .and_then(|v| voice_header(line, v));
+        if let Some(header) = voiced.or_else(|| detect_header(line, rules, &mut checks)) {
             let label_id = labels.add(header.label);
             found.push(Found {
                 line: s,
@@ -715,6 +776,68 @@ mod tests {
             })
             .collect();
         assert_eq!(turns, [("Ann", "00:01", 3), ("Kim", "00:04", 1)]);
+    }
+
+    #[test]
+    fn named_voices_are_speakers_whatever_they_hold() {
+        let t = "Interviewer: q\nBerg, Anna (Guest): a\nanna@uni.edu: b\nSpeaker: 2: c\nNote: d\nBo: e\n";
+        let voices: Vec<Option<String>> = [
+            Some("Interviewer"),
+            Some("Berg, Anna (Guest)"),
+            Some("anna@uni.edu"),
+            Some("Speaker: 2"),
+            None,
+            Some("Bo"),
+        ]
+        .map(|v| v.map(String::from))
+        .to_vec();
+        let raw = segment_with_voices(t, 0, ParagraphMode::EachLine, &rules(), None, Some(&voices));
+        let got: Vec<(Option<&str>, bool, Vec<&str>)> = raw
+            .turns
+            .iter()
+            .map(|x| {
+                (
+                    x.speaker,
+                    x.respondent,
+                    raw.paragraphs_of(x)
+                        .iter()
+                        .map(|&(s, e)| &t[s..e])
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("Interviewer"), false, vec!["q"]),
+                (Some("Berg, Anna (Guest)"), true, vec!["a"]),
+                (Some("anna@uni.edu"), true, vec!["b"]),
+                // A line without a voice is read as usual: `Note:` once is text.
+                (Some("Speaker: 2"), true, vec!["c", "Note: d"]),
+                (Some("Bo"), true, vec!["e"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_passage_belongs_to_the_turn_holding_most_of_it() {
+        // Turns at [10, 20), [30, 60), [70, 75).
+        let spans = [(10, 20), (30, 60), (70, 75)];
+        let at = |s, e| majority_turn(&spans, s, e);
+        assert_eq!(at(12, 18), Some(0));
+        // From the line break after a label: the turn that follows.
+        assert_eq!(at(29, 40), Some(1));
+        // A question and a longer answer: the answer's turn.
+        assert_eq!(at(0, 45), Some(1));
+        assert_eq!(at(57, 75), Some(2));
+        // A tie goes to the earlier turn.
+        assert_eq!(at(15, 35), Some(0));
+        assert_eq!(at(55, 75), Some(1));
+        // In no turn's text: none, unless it starts in one.
+        assert_eq!(at(21, 29), None);
+        assert_eq!(at(80, 90), None);
+        assert_eq!(at(12, 12), Some(0));
+        assert_eq!(majority_turn(&[], 0, 5), None);
     }
 
     #[test]

@@ -1019,6 +1019,7 @@ pub fn unit_documents(
         .iter()
         .filter(|u| u.kind == UnitKind::Turn)
         .collect();
+    let turn_spans: Vec<(usize, usize)> = turns.iter().map(|t| (t.start, t.end)).collect();
     for (n, p) in passages.iter().enumerate() {
         let mut td = base(p.start, p.end);
         td.add_text(f.kind, schema::CODING_KIND);
@@ -1033,9 +1034,8 @@ pub fn unit_documents(
         for s in src {
             td.add_text(f.code_src, s);
         }
-        let turn = turns.iter().find(|t| {
-            t.byte_start <= p.byte_start && p.byte_start < t.byte_end.max(t.byte_start + 1)
-        });
+        // The speaker of the turn holding most of the passage's characters.
+        let turn = corpus::turns::majority_turn(&turn_spans, p.start, p.end).map(|i| turns[i]);
         let mut info = (p.evidence.len() as u64) << 8;
         if let Some(t) = turn {
             if let Some(s) = &t.speaker {

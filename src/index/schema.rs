@@ -25,8 +25,10 @@ use tantivy::tokenizer::{
     Token, TokenFilter, TokenStream, Tokenizer,
 };
 
-/// Bumped whenever the schema or the analysers change; forces a rebuild.
-pub const SCHEMA_VERSION: u32 = 19;
+/// Bumped whenever the schema, the analysers or what is stored changes;
+/// forces a rebuild. 20: VTT voices as speakers, passages' speakers by the
+/// turn holding most of them.
+pub const SCHEMA_VERSION: u32 = 20;
 
 /// Analyser names registered on every open: unstemmed, lowercased words.
 pub const EXACT: &str = "qd_exact";

@@ -865,7 +865,8 @@ impl Highlighter {
 pub struct PassageHit {
     /// Document path.
     pub path: String,
-    /// Speaker of the turn the passage starts in.
+    /// Speaker of the turn holding most of the passage (see
+    /// [`crate::corpus::turns::majority_turn`]).
     pub speaker: Option<String>,
     /// Respondent's words.
     pub respondent: bool,
@@ -981,7 +982,8 @@ pub struct PassageRow {
     pub start: usize,
     /// End (characters).
     pub end: usize,
-    /// Speaker of the turn the passage starts in.
+    /// Speaker of the turn holding most of the passage (see
+    /// [`crate::corpus::turns::majority_turn`]).
     pub speaker: Option<String>,
     /// Respondent's words.
     pub respondent: bool,

@@ -9,7 +9,7 @@ use super::{Cell, Table};
 /// Writes the table as one JSON object.
 pub fn write(table: &Table, out: &mut dyn Write) -> io::Result<()> {
     if let Some(v) = &table.json {
-        serde_json::to_writer_pretty(&mut *out, v).map_err(io::Error::other)?;
+        serde_json::to_writer_pretty(&mut *out, v).map_err(io::Error::from)?;
         return writeln!(out);
     }
     let rows: Vec<Value> = table
@@ -33,6 +33,6 @@ pub fn write(table: &Table, out: &mut dyn Write) -> io::Result<()> {
         "rows": rows,
         "total_rows_from": table.total_rows_from,
     });
-    serde_json::to_writer_pretty(&mut *out, &v).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &v).map_err(io::Error::from)?;
     writeln!(out)
 }

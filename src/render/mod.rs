@@ -9,6 +9,7 @@ mod md;
 pub mod report;
 mod tex;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
@@ -108,12 +109,35 @@ impl Table {
     }
 }
 
-/// Writes a table in a format.
+/// How CSV and TSV cells that come from files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cells {
+    /// A cell a spreadsheet would run as a formula gets a leading `'`
+    /// (see [`spreadsheet_safe`]).
+    #[default]
+    Safe,
+    /// Every cell exactly as it is (`--raw`, for scripts).
+    Raw,
+}
+
+pub use csv::{cell as csv_cell, csv_io, spreadsheet_safe};
+
+/// Writes a table in a format, CSV and TSV cells made safe for spreadsheets.
 pub fn write_table(table: &Table, format: TableFormat, out: &mut dyn Write) -> io::Result<()> {
+    write_table_as(table, format, Cells::Safe, out)
+}
+
+/// Writes a table in a format, CSV and TSV cells as `cells` says.
+pub fn write_table_as(
+    table: &Table,
+    format: TableFormat,
+    cells: Cells,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         TableFormat::Md => md::write(table, out),
-        TableFormat::Csv => csv::write(table, b',', out),
-        TableFormat::Tsv => csv::write(table, b'\t', out),
+        TableFormat::Csv => csv::write(table, b',', cells, out),
+        TableFormat::Tsv => csv::write(table, b'\t', cells, out),
         TableFormat::Json => json::write(table, out),
         TableFormat::Tex => tex::write(table, out),
         TableFormat::Html => html::write(table, out),
@@ -121,9 +145,13 @@ pub fn write_table(table: &Table, format: TableFormat, out: &mut dyn Write) -> i
 }
 
 /// Shortens text to `max` characters on one line, cutting at a word
-/// boundary where it can, with an ellipsis.
+/// boundary where it can, with an ellipsis; control characters are shown
+/// as symbols (see [`printable`]), since the line is for reading.
 pub fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat: String = printable(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if flat.chars().count() <= max {
         return flat;
     }
@@ -170,9 +198,85 @@ pub fn tex_escape(s: &str) -> String {
     out
 }
 
-/// Escapes text for a Markdown table cell.
+/// Escapes text for a Markdown table cell or line: `|` and `\\` escaped,
+/// line breaks as spaces, `&`, `<` and `>` as entities (so a transcript's
+/// `<script>` stays text wherever the Markdown is rendered; renderers show
+/// the entities as the characters), and control characters as visible
+/// symbols (see [`printable`]).
 pub fn md_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '|' => out.push_str("\\|"),
+            '\r' | '\n' => out.push(' '),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push(control_picture(c)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` safe to print on a terminal: every control character except a line
+/// break, a tab and the `\r` of a `\r\n` is replaced by one visible
+/// symbol (`␛` for ESC, `␇` for BEL, `␍` for a lone CR, `␡` for DEL, `�`
+/// for the C1 controls), so a transcript cannot set the window title,
+/// write the clipboard or move the cursor. One character stays one
+/// character, so character offsets into the text still hold.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    let needs = |(i, c): (usize, char)| {
+        c.is_control() && c != '\n' && c != '\t' && !(c == '\r' && s[i + 1..].starts_with('\n'))
+    };
+    if !s.char_indices().any(needs) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, c) in s.char_indices() {
+        if needs((i, c)) {
+            out.push(control_picture(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The visible symbol standing for a control character.
+pub fn control_picture(c: char) -> char {
+    match c as u32 {
+        n @ 0..=0x1f => char::from_u32(0x2400 + n).unwrap_or('\u{fffd}'),
+        0x7f => '\u{2421}',
+        _ => '\u{fffd}',
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_cells_escape_markup_and_controls() {
+        assert_eq!(
+            md_escape("<script>a|b</script> & \\ x\ny\u{1b}[2J"),
+            "&lt;script&gt;a\\|b&lt;/script&gt; &amp; \\\\ x y\u{241b}[2J"
+        );
+    }
+
+    #[test]
+    fn printable_keeps_layout_and_length() {
+        assert_eq!(printable("a\tb\nc\r\nd"), "a\tb\nc\r\nd");
+        assert!(matches!(printable("plain"), Cow::Borrowed(_)));
+        let nasty = "x\u{1b}]0;t\u{7}y\rz\u{7f}\u{9b}1m\r";
+        let shown = printable(nasty);
+        assert_eq!(
+            shown,
+            "x\u{241b}]0;t\u{2407}y\u{240d}z\u{2421}\u{fffd}1m\u{240d}"
+        );
+        assert_eq!(shown.chars().count(), nasty.chars().count());
+        assert!(!shown.chars().any(char::is_control));
+    }
 }

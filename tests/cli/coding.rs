@@ -607,7 +607,7 @@ fn import_csv_and_report_bad_rows() {
     assert_eq!(p[0]["text"], "---");
     let list = s.ok(&["codings", "list", "--coder", "eve", "--format", "csv"]);
     assert!(
-        list.contains("eve,challenges/risk,beta/p-01.md,0,3,---"),
+        list.contains("eve,challenges/risk,beta/p-01.md,0,3,'---"),
         "{list}"
     );
 }

@@ -14,7 +14,7 @@ fn repo() -> PathBuf {
 }
 
 /// A copy of a demo study in a temporary folder (tests never write into the
-/// repository), with its codebook path made absolute.
+/// repository): its study file, transcripts and codebooks.
 fn demo(name: &str) -> TestStudy {
     let s = TestStudy::new();
     let src = repo().join("corpus").join(name);
@@ -25,15 +25,18 @@ fn demo(name: &str) -> TestStudy {
         .map_or("corpus", str::trim)
         .to_string();
     copy_dir(&src.join(&corpus), &s.path().join(&corpus));
-    let cb = repo().join("codebooks").join(format!("{name}.yaml"));
-    s.write(
-        "qualdex.yaml",
-        yaml.replace(
-            &format!("../../codebooks/{name}.yaml"),
-            &cb.to_string_lossy(),
-        ),
-    );
+    copy_dir(&src.join("codebooks"), &s.path().join("codebooks"));
+    s.write("qualdex.yaml", yaml);
     s
+}
+
+/// A demo study's codebook in the repository.
+fn codebook_file(name: &str) -> PathBuf {
+    repo()
+        .join("corpus")
+        .join(name)
+        .join("codebooks")
+        .join(format!("{name}.yaml"))
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -184,8 +187,7 @@ fn score(
 
 /// No rule may quote a sentence of the corpus: terms are short.
 fn rules_are_not_quotes(name: &str) {
-    let text =
-        std::fs::read_to_string(repo().join("codebooks").join(format!("{name}.yaml"))).unwrap();
+    let text = std::fs::read_to_string(codebook_file(name)).unwrap();
     let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
     fn walk(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
         match v {
