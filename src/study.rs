@@ -198,6 +198,13 @@ impl Setting {
         if p.has_root() || p.is_absolute() || v.get(1..2) == Some(":") {
             return Err(format!("{what} `{v}` is an absolute path"));
         }
+        // The corpus and codebooks are only ever read, so they may sit beside
+        // the study (a lab's shared codebook, the demo studies' `codebooks/`
+        // at the repository's root); what qualdex writes and deletes in, the
+        // index, must stay below the study folder.
+        if matches!(self, Setting::Corpus | Setting::Codebook) {
+            return Ok(());
+        }
         let as_written = v.replace('\\', "/");
         if !fsutil::is_contained_relative(Path::new(&as_written)) {
             return Err(format!("{what} `{v}` leads outside the study folder"));
@@ -271,7 +278,7 @@ fn path_help(message: &str) -> Option<&'static str> {
         )
     } else if message.contains("the corpus folder `") {
         Some(
-            "give a folder inside the study, relative to qualdex.yaml; to use transcripts kept elsewhere, link them in (`ln -s /path/to/transcripts corpus`)",
+            "give the folder relative to qualdex.yaml (`../shared/transcripts` is fine), so the study works on every machine",
         )
     } else if message.contains("the index folder `") {
         Some(
@@ -279,7 +286,7 @@ fn path_help(message: &str) -> Option<&'static str> {
         )
     } else if message.contains("the codebook path `") {
         Some(
-            "give a file inside the study, relative to qualdex.yaml; copy or link a shared codebook into the study's codebooks/ folder",
+            "give the file relative to qualdex.yaml (`../codebooks/lab.yaml` is fine), so the study works on every machine",
         )
     } else {
         None
@@ -293,11 +300,11 @@ pub struct StudyConfig {
     /// The study's title.
     #[serde(default)]
     pub title: Option<String>,
-    /// Folder holding the transcripts, relative to the study folder and
-    /// inside it (checked when the file is read).
+    /// Folder holding the transcripts, relative to the study folder (read
+    /// only, so it may lie beside the study; never absolute).
     #[serde(default = "default_corpus", deserialize_with = "corpus_folder")]
     pub corpus: String,
-    /// Codebook files, relative to the study folder and inside it.
+    /// Codebook files, relative to the study folder (read only; never absolute).
     #[serde(default, deserialize_with = "codebook_files")]
     pub codebooks: Vec<String>,
     /// Folder for the index (a cache: deleting it loses nothing), a folder
@@ -649,14 +656,23 @@ fn check_outputs(path: &Path, text: &str, config: &StudyConfig, problems: &mut V
             files.push(file);
         }
     }
+    // A path's folders below the study, `..` taken back lexically; a path
+    // that climbs out of the study (a corpus or codebook beside it) has none
+    // and cannot overlap the index, which is below it.
     let parts = |p: &str| -> Vec<String> {
-        Path::new(&p.replace('\\', "/"))
-            .components()
-            .filter_map(|c| match c {
-                std::path::Component::Normal(n) => Some(n.to_string_lossy().to_lowercase()),
-                _ => None,
-            })
-            .collect()
+        let mut out: Vec<String> = Vec::new();
+        for c in Path::new(&p.replace('\\', "/")).components() {
+            match c {
+                std::path::Component::Normal(n) => out.push(n.to_string_lossy().to_lowercase()),
+                std::path::Component::ParentDir => {
+                    if out.pop().is_none() {
+                        return vec!["..".into()];
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     };
     let index = parts(&config.index);
     // The index may lie inside another folder (a hidden one is not read as
@@ -910,11 +926,14 @@ mod tests {
         let (line, col, msg, _) = at("corpus: /data\n");
         assert_eq!((line, col), (Some(1), Some(9)));
         assert!(msg.contains("absolute"), "{msg}");
-        let (line, col, msg, _) = at("codebooks: [a.yaml, '../b.yaml']\n");
+        let (line, col, msg, _) = at("codebooks: [a.yaml, '/b.yaml']\n");
         assert_eq!((line, col), (Some(1), Some(21)));
+        assert!(msg.contains("absolute"), "{msg}");
+        let (line, col, msg, _) = at("title: t\nindex: ../cache\n");
+        assert_eq!((line, col), (Some(2), Some(8)));
         assert!(msg.contains("leads outside"), "{msg}");
-        let (line, _, msg, _) = at("codebooks:\n  - ok.yaml\n  - ..\\..\\c.yaml\n");
-        assert_eq!(line, Some(3), "{msg}");
+        let (line, _, msg, _) = at("index: a\\..\\..\\c\n");
+        assert_eq!(line, Some(1), "{msg}");
         let (line, col, msg, _) = at("corpus: data\nindex: data\n");
         assert_eq!((line, col), (Some(2), Some(8)));
         assert!(msg.contains("overlaps the corpus folder"), "{msg}");
@@ -934,6 +953,8 @@ mod tests {
             "corpus: .\nindex: .cache/idx\n",
             "corpus: ./transcripts\ncodebooks: [codebooks/a.yaml]\n",
             "index: out/idx\n",
+            // Read-only inputs may lie beside the study.
+            "corpus: ../shared/transcripts\ncodebooks: [../../codebooks/a.yaml, ..\\b.yaml]\nindex: shared\n",
             "tables:\n  - {name: data collection, kind: corpus, formats: [md, csv]}\n",
         ] {
             let r = parse_config(Path::new("q.yaml"), ok);

@@ -205,12 +205,14 @@ pub fn tex_escape(s: &str) -> String {
 /// symbols (see [`printable`]).
 pub fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         match c {
             '\\' => out.push_str("\\\\"),
             '|' => out.push_str("\\|"),
             '\r' | '\n' => out.push(' '),
-            '&' => out.push_str("&amp;"),
+            // `R&D` reads as it is and renders as it is; only an `&` that
+            // would start an entity (`&lt;`, `&#60;`) is escaped.
+            '&' if starts_entity(&s[i + 1..]) => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\t' => out.push('\t'),
@@ -219,6 +221,14 @@ pub fn md_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// True when the text after an `&` would make it an HTML character
+/// reference: a name or `#` number of letters and digits closed by `;`.
+fn starts_entity(rest: &str) -> bool {
+    let body = rest.strip_prefix('#').unwrap_or(rest);
+    let len = body.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    len > 0 && body[len..].starts_with(';')
 }
 
 /// `s` safe to print on a terminal: every control character except a line
@@ -262,7 +272,12 @@ mod tests {
     fn markdown_cells_escape_markup_and_controls() {
         assert_eq!(
             md_escape("<script>a|b</script> & \\ x\ny\u{1b}[2J"),
-            "&lt;script&gt;a\\|b&lt;/script&gt; &amp; \\\\ x y\u{241b}[2J"
+            "&lt;script&gt;a\\|b&lt;/script&gt; & \\\\ x y\u{241b}[2J"
+        );
+        // An `&` is escaped only where it would start an entity.
+        assert_eq!(
+            md_escape("R&D &lt; &#60; &#x3c; & ; &;"),
+            "R&D &amp;lt; &amp;#60; &amp;#x3c; & ; &;"
         );
     }
 

@@ -14,7 +14,7 @@ fn repo() -> PathBuf {
 }
 
 /// A copy of a demo study in a temporary folder (tests never write into the
-/// repository): its study file, transcripts and codebooks.
+/// repository): its study file, transcripts and codebook.
 fn demo(name: &str) -> TestStudy {
     let s = TestStudy::new();
     let src = repo().join("corpus").join(name);
@@ -25,18 +25,20 @@ fn demo(name: &str) -> TestStudy {
         .map_or("corpus", str::trim)
         .to_string();
     copy_dir(&src.join(&corpus), &s.path().join(&corpus));
-    copy_dir(&src.join("codebooks"), &s.path().join("codebooks"));
-    s.write("qualdex.yaml", yaml);
+    // The demo studies read their codebooks from the repository's
+    // `codebooks/`, beside them; the copy keeps its own.
+    let cb = format!("codebooks/{name}.yaml");
+    s.write(&cb, std::fs::read(codebook_file(name)).unwrap());
+    s.write(
+        "qualdex.yaml",
+        yaml.replace(&format!("../../codebooks/{name}.yaml"), &cb),
+    );
     s
 }
 
 /// A demo study's codebook in the repository.
 fn codebook_file(name: &str) -> PathBuf {
-    repo()
-        .join("corpus")
-        .join(name)
-        .join("codebooks")
-        .join(format!("{name}.yaml"))
+    repo().join("codebooks").join(format!("{name}.yaml"))
 }
 
 fn copy_dir(from: &Path, to: &Path) {
