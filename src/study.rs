@@ -664,10 +664,8 @@ fn check_outputs(path: &Path, text: &str, config: &StudyConfig, problems: &mut V
         for c in Path::new(&p.replace('\\', "/")).components() {
             match c {
                 std::path::Component::Normal(n) => out.push(n.to_string_lossy().to_lowercase()),
-                std::path::Component::ParentDir => {
-                    if out.pop().is_none() {
-                        return vec!["..".into()];
-                    }
+                std::path::Component::ParentDir if out.pop().is_none() => {
+                    return vec!["..".into()];
                 }
                 _ => {}
             }
