@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 
 use super::Ctx;
 use super::common::{coder_name, one_line, read_doc};
+use super::docpath;
 use crate::coding::Source;
 use crate::coding::manual::{self, Codings};
 use crate::corpus::{Document, slice_chars};
@@ -54,7 +55,8 @@ pub enum Action {
 pub struct Span {
     /// The code: full path, or its last segment where unique.
     pub code: String,
-    /// The document, relative to the corpus folder.
+    /// The document: relative to the corpus folder (as search results show
+    /// it), or a path from the current folder into the corpus.
     #[arg(long)]
     pub doc: String,
     /// The exact text to code (must occur once in the document).
@@ -162,11 +164,10 @@ fn add(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
                 .with_help("code with one of its codes")
         );
     }
-    let doc = read_doc(&study, &s.doc)?;
+    let doc = read_doc(&study, &docpath::resolve(&study, &s.doc)?)?;
     let (start, end) = resolve_span(&doc, s)?;
-    let coder = coder_name(s.coder.as_deref());
+    let coder = coder_name(s.coder.as_deref())?;
     let dir = study.codings_dir();
-    let mut codings = Codings::load(&dir)?;
     let entry = manual::make_coding(
         &doc.text,
         &doc.path,
@@ -177,7 +178,10 @@ fn add(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
         manual::now_rfc3339(),
     )
     .ok_or_else(|| anyhow::anyhow!("the span is outside the document"))?;
-    let file = codings.file_for(&dir, &coder);
+    // Read, change and write the coder's file under its lock, so that no
+    // concurrent writer's coding is lost.
+    let mut locked = Codings::lock(&dir, &[&coder])?;
+    let file = locked.codings.file_for(&dir, &coder)?;
     if file
         .1
         .codings
@@ -189,7 +193,7 @@ fn add(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
     }
     let path = file.0.clone();
     file.1.codings.push(entry);
-    codings.save(&coder)?;
+    locked.save(&coder)?;
     ctx.note(format!(
         "coded `{code}` in {} [{start}-{end}] for {coder} ({}): \"{}\"",
         doc.path,
@@ -203,12 +207,12 @@ fn rm(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
     let study = ctx.study()?;
     let cb = load_codebook(&study)?;
     let code = cb.resolve(&s.code)?.path;
-    let doc = read_doc(&study, &s.doc)?;
+    let doc = read_doc(&study, &docpath::resolve(&study, &s.doc)?)?;
     let (start, end) = resolve_span(&doc, s)?;
-    let coder = coder_name(s.coder.as_deref());
+    let coder = coder_name(s.coder.as_deref())?;
     let dir = study.codings_dir();
-    let mut codings = Codings::load(&dir)?;
-    let Some((_, file)) = codings.files.get_mut(&coder) else {
+    let mut locked = Codings::lock(&dir, &[&coder])?;
+    let Some((_, file)) = locked.codings.files.get_mut(&coder) else {
         bail!(Diagnostic::error(format!("{coder} has no codings")).with_help("pass --coder NAME"));
     };
     let before = file.codings.len();
@@ -231,7 +235,7 @@ fn rm(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
             .with_help("`qualdex codings list --doc PATH` shows the codings")
         );
     }
-    codings.save(&coder)?;
+    locked.save(&coder)?;
     ctx.note(format!(
         "removed {} of `{code}` from {}",
         super::common::count(removed, "coding"),
