@@ -8,5 +8,6 @@ mod demo;
 mod errors;
 mod ingest;
 mod report;
+mod safety_codings;
 mod search;
 mod tables;
