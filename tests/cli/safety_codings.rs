@@ -691,4 +691,7 @@ fn leftover_temp_files_are_removed_and_never_read_as_coders() {
             "anna.yaml"
         ]
     );
+    // A new study keeps the lock files out of version control.
+    let ignore = String::from_utf8(s.read(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "/codings/.*.lock"), "{ignore}");
 }
