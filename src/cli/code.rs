@@ -26,7 +26,11 @@ const HELP: &str = "Examples:
   qualdex code rm governance --doc alfa/rd-01.md --quote \"no business model that pays\"
 
 Auto-codings are derived data, recomputed from the rules whenever the codebook or a
-transcript changes; they never touch manual codings, which live in codings/<coder>.yaml.";
+transcript changes; they never touch manual codings, which live in codings/<coder>.yaml
+(the coder's name is the file's name). --doc takes the path relative to the corpus
+folder or from the current folder (tab completion); it is stored relative to the
+corpus. Coders may add and remove at the same time: each coder's file is locked while
+it is read and written back, so no update is lost.";
 
 /// Apply the codebook's rules (one pass over the text for all of them), or
 /// add and remove manual codings.
@@ -68,7 +72,8 @@ pub struct Span {
     /// A unit id such as `p12` or `s40` (as search results show it).
     #[arg(long, group = "span", value_name = "ID")]
     pub unit: Option<String>,
-    /// The coder (default: $QUALDEX_CODER, then $USER).
+    /// The coder (default: $QUALDEX_CODER, then $USER); the codings go to
+    /// `codings/<coder>.yaml`.
     #[arg(long)]
     pub coder: Option<String>,
     /// A memo kept with the coding.

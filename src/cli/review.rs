@@ -28,13 +28,15 @@ anchored by the passage's text.";
 pub struct Args {
     /// The code (or family).
     pub code: String,
-    /// Auto-coded passages to accept, as `path#unit` (e.g. alfa/rd-01.md#p4).
+    /// Auto-coded passages to accept, as `path#unit` (e.g. alfa/rd-01.md#p4;
+    /// the path as `--doc` takes it).
     #[arg(long, num_args = 1.., value_name = "ID")]
     pub accept: Vec<String>,
     /// Auto-coded passages to reject.
     #[arg(long, num_args = 1.., value_name = "ID")]
     pub reject: Vec<String>,
-    /// The coder (default: $QUALDEX_CODER, then $USER).
+    /// The coder (default: $QUALDEX_CODER, then $USER); the verdicts go to
+    /// `codings/<coder>.yaml`.
     #[arg(long)]
     pub coder: Option<String>,
 }
