@@ -872,7 +872,9 @@ pub fn init(dir: &Path, title: &str) -> Result<Vec<PathBuf>, Diagnostics> {
     if !ignore.exists() {
         fsutil::write_atomic(
             &ignore,
-            b"# the index is a cache, rebuilt by `qualdex index`\n/.qualdex/\n",
+            b"# the index is a cache, rebuilt by `qualdex index`\n/.qualdex/\n\
+              # the empty lock files qualdex holds while writing a coder's codings\n\
+              /codings/.*.lock\n",
         )
         .map_err(|e| {
             Diagnostics::from(Diagnostic::error(format!("cannot write: {e}")).in_file(&ignore))

@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 
 use super::Ctx;
 use super::common::{coder_name, one_line, read_doc};
+use super::docpath;
 use crate::coding::Source;
 use crate::coding::manual::{self, Codings};
 use crate::corpus::{Document, slice_chars};
@@ -25,7 +26,11 @@ const HELP: &str = "Examples:
   qualdex code rm governance --doc alfa/rd-01.md --quote \"no business model that pays\"
 
 Auto-codings are derived data, recomputed from the rules whenever the codebook or a
-transcript changes; they never touch manual codings, which live in codings/<coder>.yaml.";
+transcript changes; they never touch manual codings, which live in codings/<coder>.yaml
+(the coder's name is the file's name). --doc takes the path relative to the corpus
+folder or from the current folder (tab completion); it is stored relative to the
+corpus. Coders may add and remove at the same time: each coder's file is locked while
+it is read and written back, so no update is lost.";
 
 /// Apply the codebook's rules (one pass over the text for all of them), or
 /// add and remove manual codings.
@@ -54,7 +59,8 @@ pub enum Action {
 pub struct Span {
     /// The code: full path, or its last segment where unique.
     pub code: String,
-    /// The document, relative to the corpus folder.
+    /// The document: relative to the corpus folder (as search results show
+    /// it), or a path from the current folder into the corpus.
     #[arg(long)]
     pub doc: String,
     /// The exact text to code (must occur once in the document).
@@ -66,7 +72,8 @@ pub struct Span {
     /// A unit id such as `p12` or `s40` (as search results show it).
     #[arg(long, group = "span", value_name = "ID")]
     pub unit: Option<String>,
-    /// The coder (default: $QUALDEX_CODER, then $USER).
+    /// The coder (default: $QUALDEX_CODER, then $USER); the codings go to
+    /// `codings/<coder>.yaml`.
     #[arg(long)]
     pub coder: Option<String>,
     /// A memo kept with the coding.
@@ -162,11 +169,10 @@ fn add(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
                 .with_help("code with one of its codes")
         );
     }
-    let doc = read_doc(&study, &s.doc)?;
+    let doc = read_doc(&study, &docpath::resolve(&study, &s.doc)?)?;
     let (start, end) = resolve_span(&doc, s)?;
-    let coder = coder_name(s.coder.as_deref());
+    let coder = coder_name(s.coder.as_deref())?;
     let dir = study.codings_dir();
-    let mut codings = Codings::load(&dir)?;
     let entry = manual::make_coding(
         &doc.text,
         &doc.path,
@@ -177,7 +183,10 @@ fn add(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
         manual::now_rfc3339(),
     )
     .ok_or_else(|| anyhow::anyhow!("the span is outside the document"))?;
-    let file = codings.file_for(&dir, &coder);
+    // Read, change and write the coder's file under its lock, so that no
+    // concurrent writer's coding is lost.
+    let mut locked = Codings::lock(&dir, &[&coder])?;
+    let file = locked.codings.file_for(&dir, &coder)?;
     if file
         .1
         .codings
@@ -189,7 +198,7 @@ fn add(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
     }
     let path = file.0.clone();
     file.1.codings.push(entry);
-    codings.save(&coder)?;
+    locked.save(&coder)?;
     ctx.note(format!(
         "coded `{code}` in {} [{start}-{end}] for {coder} ({}): \"{}\"",
         doc.path,
@@ -203,12 +212,12 @@ fn rm(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
     let study = ctx.study()?;
     let cb = load_codebook(&study)?;
     let code = cb.resolve(&s.code)?.path;
-    let doc = read_doc(&study, &s.doc)?;
+    let doc = read_doc(&study, &docpath::resolve(&study, &s.doc)?)?;
     let (start, end) = resolve_span(&doc, s)?;
-    let coder = coder_name(s.coder.as_deref());
+    let coder = coder_name(s.coder.as_deref())?;
     let dir = study.codings_dir();
-    let mut codings = Codings::load(&dir)?;
-    let Some((_, file)) = codings.files.get_mut(&coder) else {
+    let mut locked = Codings::lock(&dir, &[&coder])?;
+    let Some((_, file)) = locked.codings.files.get_mut(&coder) else {
         bail!(Diagnostic::error(format!("{coder} has no codings")).with_help("pass --coder NAME"));
     };
     let before = file.codings.len();
@@ -231,7 +240,7 @@ fn rm(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
             .with_help("`qualdex codings list --doc PATH` shows the codings")
         );
     }
-    codings.save(&coder)?;
+    locked.save(&coder)?;
     ctx.note(format!(
         "removed {} of `{code}` from {}",
         super::common::count(removed, "coding"),

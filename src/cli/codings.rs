@@ -1,26 +1,32 @@
 //! `qualdex codings`: list, check and import manual codings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
 use super::Ctx;
 use super::common::{coder_name, one_line, read_doc};
+use super::docpath;
 use crate::coding::manual::{self, Anchor, Codings};
-use crate::corpus::Document;
+use crate::corpus::{Document, attributes};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::index::load_codebook;
 use crate::render::{Cell, Table, TableFormat, write_table_as};
+use crate::study::Study;
 
 const HELP: &str = "Examples:
   qualdex codings list --coder anna
   qualdex codings check                 where each coding sits now; orphans exit 1
+  qualdex codings check --fix           also rewrite document paths to the form qualdex matches
   qualdex codings import atlas-export.csv --coder anna
 
 An import CSV has columns document (or doc, path), start, end, code, and optionally
-coder and memo; start and end are character offsets into the plain text.";
+coder and memo; start and end are character offsets into the plain text. Importing
+is idempotent: a coding already in the coder's file (same code, document, start and
+quote) is skipped, and the summary says how many were.";
 
 /// List, check and import manual codings.
 #[derive(Debug, clap::Args)]
@@ -36,9 +42,11 @@ pub struct Args {
 pub enum Action {
     /// List manual codings where they sit in the current text.
     List(Filter),
-    /// Re-anchor every coding to the current text; report moved, fuzzy and orphaned ones.
-    Check(Filter),
-    /// Import codings from a CSV (document, start, end, code[, coder, memo]).
+    /// Re-anchor every coding to the current text; report moved, fuzzy and
+    /// orphaned ones, and document paths that match no transcript as stored.
+    Check(Check),
+    /// Import codings from a CSV (document, start, end, code[, coder, memo]);
+    /// codings already present are skipped.
     Import(Import),
 }
 
@@ -48,12 +56,26 @@ pub struct Filter {
     /// Only this coder's.
     #[arg(long)]
     pub coder: Option<String>,
-    /// Only this document's.
+    /// Only this document's (relative to the corpus folder, or a path from
+    /// the current folder into it).
     #[arg(long)]
     pub doc: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TableFormat::Md)]
     pub format: TableFormat,
+}
+
+/// Check options.
+#[derive(Debug, clap::Args)]
+pub struct Check {
+    /// Which codings.
+    #[command(flatten)]
+    pub filter: Filter,
+    /// Rewrite document paths that are not in normal form (`./x.txt`,
+    /// `corpus/x.txt`, absolute, backslashes) to the path relative to the
+    /// corpus folder, in the coders' files.
+    #[arg(long)]
+    pub fix: bool,
 }
 
 /// Import options.
@@ -70,32 +92,175 @@ pub struct Import {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     match &args.action {
         Action::List(f) => list(ctx, f, false),
-        Action::Check(f) => list(ctx, f, true),
+        Action::Check(c) => {
+            if c.fix {
+                fix_paths(ctx, &c.filter)?;
+            }
+            list(ctx, &c.filter, true)
+        }
         Action::Import(i) => import(ctx, i),
     }
+}
+
+/// The normal form a stored document path should have, when it has
+/// another: what the same words give as a document argument from the study
+/// folder (`./x.txt`, `corpus/x.txt`, an absolute path or backslashes), if
+/// that names an existing transcript or only the form was wrong. `Err` when
+/// it points outside the corpus.
+fn stored_path_fix(study: &Study, root: &Path, doc: &str) -> Result<Option<String>, ()> {
+    let corpus = study.corpus_dir();
+    if docpath::is_normal(doc) && corpus.join(doc).is_file() {
+        return Ok(None);
+    }
+    match docpath::resolve_from(&corpus, root, doc) {
+        Ok(r) if r != doc && (corpus.join(&r).is_file() || !docpath::is_normal(doc)) => Ok(Some(r)),
+        Ok(_) => Ok(None),
+        Err(_) if docpath::is_normal(doc) => Ok(None),
+        Err(_) => Err(()),
+    }
+}
+
+fn study_root_abs(study: &Study) -> Result<std::path::PathBuf> {
+    Ok(std::env::current_dir()?.join(&study.root))
+}
+
+/// Fails when `--coder` names no coder (an empty list says nothing).
+fn check_coder_filter(codings: &Codings, f: &Filter) -> Result<()> {
+    if let Some(c) = &f.coder
+        && !codings.files.contains_key(c)
+    {
+        let known: Vec<&str> = codings.files.keys().map(String::as_str).collect();
+        let help = match crate::diag::suggest(c, known.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if known.is_empty() => "no one has coded by hand yet".to_string(),
+            None => format!("coders: {}", known.join(", ")),
+        };
+        anyhow::bail!(Diagnostic::error(format!("no coder `{c}`")).with_help(help));
+    }
+    Ok(())
+}
+
+fn fix_paths(ctx: &Ctx, f: &Filter) -> Result<()> {
+    let study = ctx.study()?;
+    let dir = study.codings_dir();
+    let root = study_root_abs(&study)?;
+    let coders: Vec<String> = Codings::load(&dir)?
+        .files
+        .into_keys()
+        .filter(|c| f.coder.as_ref().is_none_or(|x| x == c))
+        .collect();
+    let names: Vec<&str> = coders.iter().map(String::as_str).collect();
+    let mut locked = Codings::lock(&dir, &names)?;
+    for coder in &coders {
+        let Some((path, file)) = locked.codings.files.get_mut(coder) else {
+            continue;
+        };
+        let mut fixed = 0usize;
+        let docs = file
+            .codings
+            .iter_mut()
+            .map(|m| &mut m.doc)
+            .chain(file.reviews.iter_mut().map(|r| &mut r.doc));
+        for doc in docs {
+            if let Ok(Some(new)) = stored_path_fix(&study, &root, doc) {
+                *doc = new;
+                fixed += 1;
+            }
+        }
+        if fixed > 0 {
+            let path = crate::diag::display_path(path);
+            locked.save(coder)?;
+            ctx.note(format!(
+                "fixed {} in {path}",
+                super::common::count(fixed, "document path")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The line of the `n`-th (0-based) `doc:` entry naming `doc` in a file.
+fn doc_line(text: &str, doc: &str, n: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start();
+            l.starts_with("doc:") && l.contains(doc)
+        })
+        .nth(n)
+        .map(|(i, _)| i + 1)
 }
 
 fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
     let study = ctx.study()?;
     let codings = Codings::load(&study.codings_dir())?;
+    check_coder_filter(&codings, f)?;
+    let doc_filter = match &f.doc {
+        Some(d) => Some(docpath::resolve(&study, d)?),
+        None => None,
+    };
+    let root = study_root_abs(&study)?;
     let mut docs: BTreeMap<String, Option<Document>> = BTreeMap::new();
     let mut rows = Vec::new();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for (coder, (_, file)) in &codings.files {
+    let mut path_problems: Vec<Diagnostic> = Vec::new();
+    for (coder, (path, file)) in &codings.files {
         if f.coder.as_ref().is_some_and(|c| c != coder) {
             continue;
         }
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        // How many entries before this one name the same document, to
+        // find its line.
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut doc_of = |doc: &str| {
+            let n = seen.entry(doc.to_string()).or_default();
+            *n += 1;
+            *n - 1
+        };
+        // Document paths that match no transcript as they are written,
+        // though their words name one: the codings are invisible to
+        // passages, tables and search.
+        let mut misnamed = |doc: &str, what: String, n: usize| -> bool {
+            let fix = match stored_path_fix(&study, &root, doc) {
+                Ok(None) => return false,
+                Ok(Some(fix)) => Some(fix),
+                Err(()) => None,
+            };
+            let mut d = Diagnostic::warning(format!(
+                "{what} names the document `{doc}`, which passages, tables and search never match"
+            ))
+            .in_file(path);
+            if let Some(line) = doc_line(&text, doc, n) {
+                d = d.at_line(line).with_source_from(&text, 1);
+            }
+            path_problems.push(d.with_help(match fix {
+                Some(fix) => format!(
+                    "write `doc: {fix}` (relative to the corpus folder, with `/`), or run \
+                     `qualdex codings check --fix`"
+                ),
+                None => "name a transcript inside the corpus folder, relative to it".to_string(),
+            }));
+            true
+        };
         for m in &file.codings {
-            if f.doc.as_ref().is_some_and(|d| *d != m.doc) {
+            let n = doc_of(&m.doc);
+            if doc_filter.as_ref().is_some_and(|d| *d != m.doc) {
                 continue;
             }
-            let doc = docs
-                .entry(m.doc.clone())
-                .or_insert_with(|| read_doc(&study, &m.doc).ok());
-            let anchor = doc
-                .as_ref()
-                .map_or(Anchor::Orphan, |d| manual::anchor(&d.text, m));
-            *counts.entry(anchor.label()).or_default() += 1;
+            let bad = check && misnamed(&m.doc, format!("a coding of `{}`", m.code), n);
+            let anchor = if bad {
+                Anchor::Orphan
+            } else {
+                let doc = docs.entry(m.doc.clone()).or_insert_with(|| {
+                    docpath::is_normal(&m.doc)
+                        .then(|| read_doc(&study, &m.doc).ok())
+                        .flatten()
+                });
+                doc.as_ref()
+                    .map_or(Anchor::Orphan, |d| manual::anchor(&d.text, m))
+            };
+            let label = if bad { "bad path" } else { anchor.label() };
+            *counts.entry(label).or_default() += 1;
             let (start, end) = anchor
                 .range()
                 .map_or((String::new(), String::new()), |(s, e)| {
@@ -110,6 +275,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
             ];
             if check {
                 let status = match &anchor {
+                    _ if bad => label.to_string(),
                     Anchor::Fuzzy { score, .. } => format!("fuzzy ({score:.2})"),
                     a => a.label().to_string(),
                 };
@@ -118,6 +284,16 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
             row.push(Cell::Text(one_line(&m.quote, 70)));
             row.push(Cell::Text(m.memo.clone().unwrap_or_default()));
             rows.push(row);
+        }
+        if check {
+            for r in &file.reviews {
+                let n = doc_of(&r.doc);
+                if doc_filter.as_ref().is_none_or(|d| *d == r.doc)
+                    && misnamed(&r.doc, format!("a review of `{}`", r.code), n)
+                {
+                    *counts.entry("bad path").or_default() += 1;
+                }
+            }
         }
     }
     let mut columns = vec!["coder", "code", "document", "start", "end"];
@@ -136,14 +312,21 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
     write_table_as(&table, f.format, ctx.cells(), &mut out)?;
     out.flush()?;
     if check {
+        // Shown whatever --quiet says: these codings count nowhere.
+        for d in &path_problems {
+            eprint!("{d}");
+        }
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         ctx.note(format!(
             "{} checked: {}",
             super::common::count(table.rows.len(), "coding"),
             summary.join(", ")
         ));
-        if counts.get("orphaned").copied().unwrap_or(0) > 0 {
+        let orphans = counts.get("orphaned").copied().unwrap_or(0);
+        if orphans > 0 {
             ctx.note("orphaned codings stay in their files: re-code them with `qualdex code add`, then delete the old entry");
+        }
+        if orphans > 0 || !path_problems.is_empty() {
             return Ok(ExitCode::from(1));
         }
     }
@@ -153,7 +336,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
 fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
     let study = ctx.study()?;
     let cb = load_codebook(&study)?;
-    let text = std::fs::read_to_string(&args.file)
+    let text = crate::fsutil::read_input_text(&args.file)
         .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&args.file))?;
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let headers: Vec<String> = rdr
@@ -178,12 +361,27 @@ fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
     };
     let coder_col = col(&["coder"]);
     let memo_col = col(&["memo"]);
+    let default_coder = coder_col
+        .is_none()
+        .then(|| coder_name(args.coder.as_deref()));
+    let default_coder = default_coder.transpose()?;
     let mut problems = Vec::new();
     let mut new: Vec<(String, manual::ManualCoding)> = Vec::new();
     let mut docs: BTreeMap<String, Option<Document>> = BTreeMap::new();
     for rec in rdr.records() {
-        let rec = rec?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(
+                    Diagnostic::error(format!("cannot read the row: {e}"))
+                        .in_file(&args.file)
+                        .at_line(attributes::csv_line(&text, e.position()))
+                        .with_source_from(&text, 1),
+                );
+                continue;
+            }
+        };
+        let line = attributes::csv_line(&text, rec.position());
         let bad = |msg: String| {
             Diagnostic::error(msg)
                 .in_file(&args.file)
@@ -191,7 +389,6 @@ fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
                 .with_source_from(&text, 1)
         };
         let get = |i: usize| rec.get(i).unwrap_or("").trim().to_string();
-        let doc_path = get(dc);
         let (Ok(start), Ok(end)) = (get(sc).parse::<usize>(), get(ec).parse::<usize>()) else {
             problems.push(bad(
                 "start and end must be whole numbers (character offsets)".into(),
@@ -201,6 +398,29 @@ fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
         let code = match cb.resolve(&get(cc)) {
             Ok(r) => r.path,
             Err(d) => {
+                problems.push(bad(d.message).with_help(d.help.unwrap_or_default()));
+                continue;
+            }
+        };
+        let coder = match coder_col.map(get).filter(|c| !c.is_empty()) {
+            Some(c) => match manual::check_coder_name(&c) {
+                Ok(()) => c,
+                Err(why) => {
+                    problems.push(bad(format!("invalid coder: {why}")));
+                    continue;
+                }
+            },
+            None => match &default_coder {
+                Some(c) => c.clone(),
+                None => coder_name(args.coder.as_deref())?,
+            },
+        };
+        let doc_path = match docpath::resolve(&study, &get(dc)) {
+            Ok(p) => p,
+            Err(e) => {
+                let d = e
+                    .downcast::<Diagnostic>()
+                    .unwrap_or_else(|e| Diagnostic::error(e.to_string()));
                 problems.push(bad(d.message).with_help(d.help.unwrap_or_default()));
                 continue;
             }
@@ -229,30 +449,57 @@ fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
             )));
             continue;
         };
-        let coder = coder_col
-            .map(get)
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| coder_name(args.coder.as_deref()));
         new.push((coder, m));
     }
     if !problems.is_empty() {
         return Err(Diagnostics(problems).into());
     }
     let dir = study.codings_dir();
-    let mut codings = Codings::load(&dir)?;
-    let mut touched = std::collections::BTreeSet::new();
-    let n = new.len();
-    for (coder, m) in new {
-        codings.file_for(&dir, &coder).1.codings.push(m);
-        touched.insert(coder);
+    let coders: BTreeSet<&str> = new.iter().map(|(c, _)| c.as_str()).collect();
+    let coders: Vec<&str> = coders.into_iter().collect();
+    // Read, change and write every coder's file under its lock, so that no
+    // concurrent writer's update is lost.
+    let mut locked = Codings::lock(&dir, &coders)?;
+    let mut touched = BTreeSet::new();
+    let (mut added, mut skipped, mut other_memo) = (0usize, 0usize, 0usize);
+    for (coder, m) in &new {
+        let file = &mut locked.codings.file_for(&dir, coder)?.1;
+        // The same coding (code, document, start and quote), from an
+        // earlier import or an earlier row: skipped, never doubled.
+        if let Some(old) = file.codings.iter().find(|o| {
+            o.code == m.code && o.doc == m.doc && o.start == m.start && o.quote == m.quote
+        }) {
+            skipped += 1;
+            if old.memo != m.memo {
+                other_memo += 1;
+            }
+            continue;
+        }
+        file.codings.push(m.clone());
+        added += 1;
+        touched.insert(coder.as_str());
     }
     for c in &touched {
-        codings.save(c)?;
+        locked.save(c)?;
     }
-    ctx.note(format!(
-        "imported {} for {}",
-        super::common::count(n, "coding"),
-        touched.into_iter().collect::<Vec<_>>().join(", ")
-    ));
+    let mut msg = format!("imported {}", super::common::count(added, "coding"));
+    if !touched.is_empty() {
+        msg.push_str(&format!(
+            " for {}",
+            touched.iter().copied().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if skipped > 0 {
+        msg.push_str(&format!(
+            "; skipped {} already present",
+            super::common::count(skipped, "coding")
+        ));
+        if other_memo > 0 {
+            msg.push_str(&format!(
+                " ({other_memo} with another memo in the file, which was kept)"
+            ));
+        }
+    }
+    ctx.note(msg);
     Ok(ExitCode::SUCCESS)
 }

@@ -115,10 +115,11 @@ impl Ctx {
     /// good index answers; if there is no index at all, the error stands.
     pub fn open_index(&self, study: &Study) -> Result<Opened> {
         let had_index = crate::index::has_index(study);
-        if self.no_refresh && had_index {
-            if let Some(o) = index::open(study)? {
-                return Ok(o);
-            }
+        if self.no_refresh
+            && had_index
+            && let Some(o) = index::open(study)?
+        {
+            return Ok(o);
         }
         let mut known = None;
         match index::update(
@@ -203,17 +204,57 @@ impl Ctx {
     }
 }
 
-/// The coder's name: `--coder`, else `$QUALDEX_CODER`, else `$USER`, else `coder`.
-pub fn coder_name(given: Option<&str>) -> String {
-    given
+/// The coder's name: `--coder`, else `$QUALDEX_CODER`, else `$USER`, else
+/// `coder`; refused unless it can name the coder's file
+/// (see [`crate::coding::manual::check_coder_name`]).
+pub fn coder_name(given: Option<&str>) -> Result<String> {
+    let name = given
         .map(String::from)
         .or_else(|| std::env::var("QUALDEX_CODER").ok())
         .or_else(|| std::env::var("USER").ok())
         .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "coder".to_string())
+        .unwrap_or_else(|| "coder".to_string());
+    crate::coding::manual::check_coder_name(&name).map_err(|why| {
+        Diagnostic::error(format!("invalid coder name: {why}")).with_help(
+            "a coder's codings live in `codings/<coder>.yaml`: pass `--coder NAME` (or set \
+             $QUALDEX_CODER) with letters, digits, `-`, `_`, `.` or `@`, e.g. `--coder anna`",
+        )
+    })?;
+    Ok(name)
 }
 
-/// Reads one document of the corpus fresh from its file.
+/// What `--source` names: `any`, `auto`, `manual`, or a coder who has a
+/// file in `codings/` (an unknown coder is an error naming the known ones,
+/// not an empty table).
+pub fn code_source(study: &Study, given: &str) -> Result<crate::query::CodeSource> {
+    use crate::query::CodeSource;
+    let source = CodeSource::parse(given);
+    if let CodeSource::Coder(name) = &source {
+        let codings = crate::coding::manual::Codings::load(&study.codings_dir())?;
+        if !codings.files.contains_key(name) {
+            let known: Vec<&str> = codings.files.keys().map(String::as_str).collect();
+            let mut help = match crate::diag::suggest(name, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? "),
+                None => String::new(),
+            };
+            if known.is_empty() {
+                help.push_str("no one has coded by hand yet (codings/ has no coder's file); ");
+            } else {
+                help.push_str(&format!("coders: {}; ", known.join(", ")));
+            }
+            help.push_str("or use `any`, `auto` or `manual`");
+            let shown: String = name.chars().filter(|c| !c.is_control()).take(60).collect();
+            anyhow::bail!(
+                Diagnostic::error(format!("no coder `{shown}` to take codings from"))
+                    .with_help(help)
+            );
+        }
+    }
+    Ok(source)
+}
+
+/// Reads one document of the corpus fresh from its file; `rel` is a path
+/// in normal form (see [`super::docpath`]).
 pub fn read_doc(study: &Study, rel: &str) -> Result<crate::corpus::Document> {
     read_doc_with(study, rel, false)
 }
@@ -222,12 +263,12 @@ pub fn read_doc(study: &Study, rel: &str) -> Result<crate::corpus::Document> {
 pub fn read_doc_with(study: &Study, rel: &str, lossy: bool) -> Result<crate::corpus::Document> {
     use crate::corpus::{Format, FoundFile, ReadOptions};
     let root = study.require_corpus()?;
-    let rel = rel.replace('\\', "/");
+    let rel = rel.to_string();
     let abs = root.join(&rel);
     let format = Format::from_path(&abs)
-        .filter(|_| abs.is_file())
+        .filter(|_| super::docpath::is_normal(&rel) && abs.is_file())
         .ok_or_else(|| {
-            let why = if abs.is_file() { "is not a transcript format qualdex reads" } else { "is not in the corpus folder" };
+            let why = if abs.is_file() && super::docpath::is_normal(&rel) { "is not a transcript format qualdex reads" } else { "is not in the corpus folder" };
             Diagnostic::error(format!("`{rel}` {why}"))
                 .with_help("give the path relative to the corpus folder, as search results show it (.txt, .md, .vtt, .srt, .docx)")
         })?;

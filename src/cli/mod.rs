@@ -10,6 +10,7 @@ mod codebook;
 mod codings;
 mod common;
 mod corpus;
+mod docpath;
 mod index;
 mod init;
 mod passages;

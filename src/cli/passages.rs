@@ -10,7 +10,7 @@ use super::Ctx;
 use super::search::HitFormat;
 use crate::coding::Source;
 use crate::index::{Bodies, load_codebook};
-use crate::query::{self, CodeSource, Compiler};
+use crate::query::{self, Compiler};
 use crate::render::{csv_cell, md_escape, printable};
 
 const HELP: &str = "Examples:
@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let cb = load_codebook(&study)?;
     let code = cb.resolve(&args.code)?.path;
     let opened = ctx.open_index(&study)?;
-    let source = CodeSource::parse(&args.source);
+    let source = super::common::code_source(&study, &args.source)?;
     let filter = match &args.filter {
         Some(q) => {
             let node = query::parse(q)?;

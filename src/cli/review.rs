@@ -28,13 +28,15 @@ anchored by the passage's text.";
 pub struct Args {
     /// The code (or family).
     pub code: String,
-    /// Auto-coded passages to accept, as `path#unit` (e.g. alfa/rd-01.md#p4).
+    /// Auto-coded passages to accept, as `path#unit` (e.g. alfa/rd-01.md#p4;
+    /// the path as `--doc` takes it).
     #[arg(long, num_args = 1.., value_name = "ID")]
     pub accept: Vec<String>,
     /// Auto-coded passages to reject.
     #[arg(long, num_args = 1.., value_name = "ID")]
     pub reject: Vec<String>,
-    /// The coder (default: $QUALDEX_CODER, then $USER).
+    /// The coder (default: $QUALDEX_CODER, then $USER); the verdicts go to
+    /// `codings/<coder>.yaml`.
     #[arg(long)]
     pub coder: Option<String>,
 }
@@ -47,10 +49,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let opened = ctx.open_index(&study)?;
     let auto = query::passages(&opened, Some(&code), &CodeSource::Auto, None)?;
     let mut bodies = Bodies::default();
-    let coder = coder_name(args.coder.as_deref());
     let dir = study.codings_dir();
-    let mut codings = Codings::load(&dir)?;
     if args.accept.is_empty() && args.reject.is_empty() {
+        let codings = Codings::load(&dir)?;
         let mut out = super::common::stdout();
         for h in &auto {
             let p = &h.passage;
@@ -102,6 +103,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                         .with_help("write PATH#UNIT, e.g. alfa/rd-01.md#p4")
                 );
             };
+            let path = super::docpath::resolve(&study, path)?;
             let found: Vec<_> = auto
                 .iter()
                 .filter(|h| h.path == path && h.passage.unit.as_deref() == Some(unit))
@@ -143,7 +145,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             }
         }
     }
-    let file = codings.file_for(&dir, &coder);
+    let coder = coder_name(args.coder.as_deref())?;
+    // Read, change and write the coder's file under its lock, so that no
+    // concurrent writer's update is lost.
+    let mut locked = Codings::lock(&dir, &[&coder])?;
+    let file = locked.codings.file_for(&dir, &coder)?;
     let n = reviews.len();
     for r in reviews {
         file.1
@@ -151,7 +157,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             .retain(|x| !(x.code == r.code && x.doc == r.doc && x.quote == r.quote));
         file.1.reviews.push(r);
     }
-    codings.save(&coder)?;
+    locked.save(&coder)?;
     ctx.note(format!(
         "recorded {} by {coder}",
         super::common::count(n, "verdict")

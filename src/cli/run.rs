@@ -111,6 +111,18 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     // Build every table before writing any, so a bad spec writes nothing.
     let mut built = Vec::new();
     for spec in &specs {
+        // `source:` naming no coder is an error, not a table of zeros.
+        if let Some(s) = &spec.source
+            && let Err(e) = super::common::code_source(&study, s)
+        {
+            return Err(match e.downcast::<Diagnostic>() {
+                Ok(mut d) => {
+                    d.message = format!("table `{}`: {}", spec.name, d.message);
+                    d.in_file(&study.path(crate::study::STUDY_FILE)).into()
+                }
+                Err(e) => e,
+            });
+        }
         let output = spec::produce(spec, &opened, &cb).map_err(|mut d| {
             for x in &mut d.0 {
                 x.message = format!("table `{}`: {}", spec.name, x.message);

@@ -105,7 +105,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     };
     let search = Compiler::new(&opened, &text)
         .for_unit(kind)
-        .with_codes(&codebook, crate::query::CodeSource::parse(&args.source))
+        .with_codes(&codebook, super::common::code_source(&study, &args.source)?)
         .compile_search(&node, kind)?;
     let limit = if args.count || args.by.is_some() || args.limit == 0 {
         None

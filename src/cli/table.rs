@@ -8,7 +8,6 @@ use anyhow::{Result, bail};
 use super::Ctx;
 use crate::diag::Diagnostic;
 use crate::index::load_codebook;
-use crate::query::CodeSource;
 use crate::study::TableSpec;
 use crate::table::coded::Coded;
 use crate::table::spec;
@@ -95,6 +94,9 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let study = ctx.study()?;
     let cb = load_codebook(&study)?;
+    if let Some(s) = &args.source {
+        super::common::code_source(&study, s)?;
+    }
     let opened = ctx.open_index(&study)?;
     let spec = TableSpec {
         name: args.kind.clone(),
@@ -119,7 +121,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         if args.kind != "matrix" {
             bail!(Diagnostic::error("--explain works on matrix tables"));
         }
-        let source = CodeSource::parse(args.source.as_deref().unwrap_or("any"));
+        let source = super::common::code_source(&study, args.source.as_deref().unwrap_or("any"))?;
         let coded = Coded::load(&opened, &source)?;
         let measure =
             crate::table::matrix::Measure::parse(args.measure.as_deref().unwrap_or("passages"))

@@ -18,7 +18,8 @@ use crate::corpus;
     after_help = "Examples:\n  qualdex text alfa/interview-03.vtt\n  qualdex text alfa/interview-03.vtt --range 120-245   just that passage"
 )]
 pub struct Args {
-    /// The document's path, relative to the corpus folder (as search hits name it).
+    /// The document: relative to the corpus folder (as search hits name it),
+    /// or a path from the current folder into the corpus.
     pub path: String,
     /// Print only characters START-END (end exclusive).
     #[arg(long, value_name = "START-END")]
@@ -31,7 +32,8 @@ pub struct Args {
 /// Runs `text`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let study = ctx.study()?;
-    let doc = super::common::read_doc_with(&study, &args.path, args.lossy)?;
+    let rel = super::docpath::resolve(&study, &args.path)?;
+    let doc = super::common::read_doc_with(&study, &rel, args.lossy)?;
     let text = match &args.range {
         None => doc.text.as_str(),
         Some(r) => {

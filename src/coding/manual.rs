@@ -95,22 +95,85 @@ pub struct Codings {
     pub files: BTreeMap<String, (PathBuf, CodingsFile)>,
 }
 
+/// Words `--source` reads as keywords, so no coder may be called so.
+pub const SOURCE_KEYWORDS: [&str; 4] = ["any", "all", "auto", "manual"];
+
+/// Longest coder name, in characters.
+pub const MAX_CODER_NAME: usize = 100;
+
+/// Checks that `name` can be a coder: a coder's file is `codings/<name>.yaml`,
+/// the name itself, so the mapping is one-to-one and readable. The name must
+/// be a plain file name on every system a study is shared to (no path
+/// separators, none of `:*?"<>|`, no leading `.` or space, no trailing `.` or
+/// space, no Windows device name such as `con`), and not a `--source` keyword.
+/// Names that differ only in case are told apart by [`Codings::file_for`].
+pub fn check_coder_name(name: &str) -> Result<(), String> {
+    crate::fsutil::check_plain_name(name)?;
+    if let Some(c) = name.chars().find(|c| "*?\"<>|".contains(*c)) {
+        return Err(format!(
+            "`{name}` contains `{c}`, which is not allowed in a file name on every system"
+        ));
+    }
+    if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
+        return Err(format!("`{name}` starts or ends with a space"));
+    }
+    if name.ends_with('.') {
+        return Err(format!("`{name}` ends with `.`"));
+    }
+    if name.chars().count() > MAX_CODER_NAME {
+        return Err(format!(
+            "the name is longer than {MAX_CODER_NAME} characters"
+        ));
+    }
+    let lower = name.to_lowercase();
+    if SOURCE_KEYWORDS.contains(&lower.as_str()) {
+        return Err(format!(
+            "`{name}` is a `--source` keyword (any, all, auto, manual), not a coder's name"
+        ));
+    }
+    let device = lower.split('.').next().unwrap_or_default();
+    let numbered = |p: &str| {
+        device
+            .strip_prefix(p)
+            .is_some_and(|d| d.len() == 1 && d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if ["con", "prn", "aux", "nul"].contains(&device) || numbered("com") || numbered("lpt") {
+        return Err(format!("`{name}` is a device name on Windows"));
+    }
+    Ok(())
+}
+
+/// The codings files of a folder: `*.yaml` and `*.yml`, not hidden, so the
+/// lock files and any temp file a killed write left (both hidden) are never
+/// read as a coder's file. Sorted; a missing folder has none.
+pub fn coder_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
 impl Codings {
-    /// Reads every `*.yaml` in the codings folder (missing folder: none).
+    /// Reads every coder's file in the codings folder (missing folder:
+    /// none). A file must be named after the coder it records
+    /// (`anna.yaml` holds `coder: anna`); one coder may have only one file,
+    /// and two coders may not differ only in case. Every problem is
+    /// reported; none is repaired.
     pub fn load(dir: &Path) -> Result<Codings, Diagnostics> {
         let mut out = Codings::default();
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return Ok(out);
-        };
-        let mut paths: Vec<PathBuf> = rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-            .collect();
-        paths.sort();
         let mut problems = Vec::new();
-        for p in paths {
-            let text = match std::fs::read_to_string(&p) {
+        for p in coder_files(dir) {
+            let text = match crate::fsutil::read_input_text(&p) {
                 Ok(t) => t,
                 Err(e) => {
                     problems.push(Diagnostic::error(format!("cannot read: {e}")).in_file(&p));
@@ -119,15 +182,20 @@ impl Codings {
             };
             match serde_yaml_ng::from_str::<CodingsFile>(&text) {
                 Ok(f) => {
+                    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                    if stem != f.coder {
+                        problems.push(coder_mismatch(&p, &text, stem, &f.coder));
+                        continue;
+                    }
                     if let Some((other, _)) = out.files.get(&f.coder) {
                         problems.push(
                             Diagnostic::error(format!(
                                 "coder `{}` also has the file `{}`",
                                 f.coder,
-                                other.display()
+                                crate::diag::display_path(other)
                             ))
                             .in_file(&p)
-                            .with_help("keep one file per coder"),
+                            .with_help("keep one file per coder: move these codings into the other file and delete this one"),
                         );
                         continue;
                     }
@@ -138,6 +206,21 @@ impl Codings {
                 ),
             }
         }
+        // `Anna` and `anna` are one file on macOS and Windows.
+        let mut by_fold: BTreeMap<String, &str> = BTreeMap::new();
+        for (coder, (path, _)) in &out.files {
+            if let Some(first) = by_fold.insert(coder.to_lowercase(), coder) {
+                problems.push(
+                    Diagnostic::error(format!(
+                        "coders `{first}` and `{coder}` differ only in case, so on macOS and Windows their files are one"
+                    ))
+                    .in_file(path)
+                    .with_help(format!(
+                        "merge the codings of `{coder}` into `{first}`'s file (or rename one coder) and delete this file"
+                    )),
+                );
+            }
+        }
         if problems.is_empty() {
             Ok(out)
         } else {
@@ -145,31 +228,66 @@ impl Codings {
         }
     }
 
-    /// The file a coder writes to (created empty if new).
-    pub fn file_for(&mut self, dir: &Path, coder: &str) -> &mut (PathBuf, CodingsFile) {
-        self.files.entry(coder.to_string()).or_insert_with(|| {
-            let safe: String = coder
-                .chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
+    /// The file a coder writes to (created empty if new): `<coder>.yaml` in
+    /// `dir`. Refuses a name [`check_coder_name`] refuses, and a new coder
+    /// whose name differs only in case from an existing one's.
+    pub fn file_for(
+        &mut self,
+        dir: &Path,
+        coder: &str,
+    ) -> Result<&mut (PathBuf, CodingsFile), Diagnostic> {
+        if !self.files.contains_key(coder) {
+            check_coder_name(coder).map_err(|why| bad_coder(&why))?;
+            let lower = coder.to_lowercase();
+            if let Some(other) = self.files.keys().find(|c| c.to_lowercase() == lower) {
+                return Err(Diagnostic::error(format!(
+                    "coder `{coder}` differs from the existing coder `{other}` only in case"
+                ))
+                .with_help(format!(
+                    "pass `--coder {other}` (on macOS and Windows both would share one file)"
+                )));
+            }
+        }
+        Ok(self.files.entry(coder.to_string()).or_insert_with(|| {
             (
-                dir.join(format!("{safe}.yaml")),
+                dir.join(format!("{coder}.yaml")),
                 CodingsFile {
                     coder: coder.to_string(),
                     ..Default::default()
                 },
             )
+        }))
+    }
+
+    /// Locks the files of `coders` (see [`CoderLock`]), then reads the
+    /// folder: what the lock holder reads is what it may change and write
+    /// back with [`Locked::save`], without losing another writer's update.
+    pub fn lock(dir: &Path, coders: &[&str]) -> Result<Locked, Diagnostics> {
+        let mut names: Vec<String> = Vec::new();
+        for c in coders {
+            // Existing coders are locked by any safe name; new ones are
+            // checked in full by `file_for`.
+            crate::fsutil::check_plain_name(c).map_err(|why| bad_coder(&why))?;
+            names.push(c.to_lowercase());
+        }
+        // One order for everyone, so two writers of several coders cannot
+        // each hold one lock and wait for the other's.
+        names.sort();
+        names.dedup();
+        let mut locks = Vec::new();
+        for n in &names {
+            locks.push(CoderLock::acquire(dir, n)?);
+        }
+        remove_stale_temp_files(dir);
+        let codings = Codings::load(dir)?;
+        Ok(Locked {
+            codings,
+            coders: coders.iter().map(|c| c.to_string()).collect(),
+            _locks: locks,
         })
     }
 
-    /// Writes one coder's file atomically.
-    pub fn save(&self, coder: &str) -> std::io::Result<()> {
+    fn save(&self, coder: &str) -> std::io::Result<()> {
         let Some((path, file)) = self.files.get(coder) else {
             return Ok(());
         };
@@ -231,6 +349,164 @@ impl Codings {
                     .chain(f.reviews.iter().map(|r| r.doc.clone()))
             })
             .collect()
+    }
+}
+
+fn bad_coder(why: &str) -> Diagnostic {
+    Diagnostic::error(format!("invalid coder name: {why}")).with_help(
+        "a coder's codings live in `codings/<coder>.yaml`: use letters, digits, `-`, `_`, `.` \
+         or `@`, e.g. `--coder anna` (or set $QUALDEX_CODER)",
+    )
+}
+
+fn coder_mismatch(path: &Path, text: &str, stem: &str, coder: &str) -> Diagnostic {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let mut d = Diagnostic::error(format!(
+        "`{name}` records the coder `{coder}`, but a coder's file must be named after the coder"
+    ))
+    .in_file(path);
+    if let Some(line) = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("coder:"))
+    {
+        d = d.at_line(line + 1).with_source_from(text, 1);
+    }
+    let rename = if check_coder_name(coder).is_ok() {
+        format!("rename the file to `{coder}.yaml`, or ")
+    } else {
+        String::new()
+    };
+    d.with_help(format!(
+        "{rename}change its `coder:` to `{stem}`; qualdex never writes to a file that names another coder"
+    ))
+}
+
+/// How long a writer waits for another to finish with a coder's file.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Age after which a leftover temp file in the codings folder (from a write
+/// that was killed between creating and renaming it) is removed. A write
+/// takes milliseconds; a temp file removed from a live but stalled writer
+/// only makes that writer fail, with nothing lost.
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// An advisory lock on one coder's file, held while the file is read,
+/// changed and written back (atomically). It is taken on a separate, hidden
+/// lock file beside the data (`codings/.anna.yaml.lock`, the name in lower
+/// case so `Anna` and `anna` share it), never on the data file, which each
+/// write replaces by a rename. It lives in the codings folder, not the index
+/// folder, so deleting the index while someone codes cannot split it; it is
+/// never deleted (deleting a lock file races with its next user). Released
+/// when dropped, and by the system when the process dies.
+#[derive(Debug)]
+pub struct CoderLock {
+    _file: std::fs::File,
+}
+
+impl CoderLock {
+    fn acquire(dir: &Path, lower: &str) -> Result<CoderLock, Diagnostic> {
+        use std::fs::{OpenOptions, TryLockError};
+        let path = dir.join(format!(".{lower}.yaml.lock"));
+        let failed = |e: std::io::Error| {
+            Diagnostic::error(format!("cannot lock the codings file: {e}"))
+                .in_file(&path)
+                .with_help(
+                    "qualdex locks a coder's file while writing it, so that no one's update is \
+                     lost; the codings folder must be writable, on a file system with file locks",
+                )
+        };
+        std::fs::create_dir_all(dir).map_err(failed)?;
+        // Read access is enough to lock, so an existing lock file made by
+        // another user of a shared study works too.
+        let file = match OpenOptions::new().read(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(failed)?,
+            Err(e) => return Err(failed(e)),
+        };
+        match file.try_lock() {
+            Ok(()) => return Ok(CoderLock { _file: file }),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(failed(e)),
+        }
+        // Another writer holds it: wait (blocking, so waiters are served as
+        // the system queues them), but not forever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let r = file.lock().map(|()| file);
+            let _ = tx.send(r);
+        });
+        match rx.recv_timeout(LOCK_WAIT) {
+            Ok(Ok(file)) => Ok(CoderLock { _file: file }),
+            Ok(Err(e)) => Err(failed(e)),
+            Err(_) => Err(Diagnostic::error(format!(
+                "another qualdex has been writing this coder's codings for {} s",
+                LOCK_WAIT.as_secs()
+            ))
+            .in_file(&path)
+            .with_help(
+                "wait for it to finish (or stop it) and run this again; nothing was written",
+            )),
+        }
+    }
+}
+
+/// Codings read under the locks of the coders about to be changed.
+#[derive(Debug)]
+pub struct Locked {
+    /// Every coder's file, read after the locks were taken.
+    pub codings: Codings,
+    coders: Vec<String>,
+    _locks: Vec<CoderLock>,
+}
+
+impl Locked {
+    /// Writes one locked coder's file atomically.
+    pub fn save(&self, coder: &str) -> std::io::Result<()> {
+        if !self.coders.iter().any(|c| c == coder) {
+            return Err(std::io::Error::other(format!(
+                "internal error: `{coder}`'s codings were not locked before writing"
+            )));
+        }
+        self.codings.save(coder)
+    }
+}
+
+/// Whether `name` is a temp file as [`crate::fsutil::write_atomic`] makes
+/// them (`.tmp` and six letters or digits).
+pub fn is_temp_name(name: &str) -> bool {
+    name.strip_prefix(".tmp")
+        .is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Removes temp files in `dir` older than [`STALE_TEMP_AGE`]: what writes
+/// killed between creating and renaming them left behind.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in rd.filter_map(Result::ok) {
+        if !e.file_name().to_str().is_some_and(is_temp_name) {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
@@ -549,6 +825,84 @@ mod tests {
         }
         let deleted = "Anna: Something else entirely, about the weather in Zürich.";
         assert_eq!(anchor(deleted, &m), Anchor::Orphan);
+    }
+
+    #[test]
+    fn coder_names_are_their_file_names_and_safe_everywhere() {
+        for ok in [
+            "anna",
+            "anna.berg",
+            "anna_berg",
+            "Åsa Öberg",
+            "anna@uni.edu",
+            "a-1",
+        ] {
+            assert!(check_coder_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", ".", "..", "../x", "a/b", "a\\b", ".anna", "anna.", " anna", "anna ", "a:b", "a*b",
+            "a?b", "a<b", "a|b", "con", "NUL", "com1", "lpt9.x", "auto", "Manual", "any", "all",
+            "a\tb",
+        ] {
+            assert!(check_coder_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_coder_name(&"x".repeat(MAX_CODER_NAME + 1)).is_err());
+        assert!(check_coder_name("console").is_ok());
+    }
+
+    #[test]
+    fn a_file_must_be_named_after_its_coder_and_hidden_files_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("anna.berg.yaml"), "coder: anna.berg\n").unwrap();
+        std::fs::write(d.join(".anna.yaml.lock"), "").unwrap();
+        std::fs::write(d.join(".tmpAbCdEf"), "coder: eve\n").unwrap();
+        std::fs::write(d.join("._bob.yaml"), "\0\0").unwrap();
+        let c = Codings::load(d).unwrap();
+        assert_eq!(c.files.keys().collect::<Vec<_>>(), ["anna.berg"]);
+        std::fs::write(d.join("bob.yaml"), "# x\ncoder: anna\ncodings: []\n").unwrap();
+        let e = Codings::load(d).unwrap_err();
+        assert_eq!(e.0.len(), 1);
+        assert_eq!(e.0[0].line, Some(2));
+        assert!(
+            e.0[0]
+                .message
+                .contains("`bob.yaml` records the coder `anna`")
+        );
+        std::fs::write(d.join("bob.yaml"), "coder: Anna.Berg\n").unwrap();
+        std::fs::rename(d.join("bob.yaml"), d.join("Anna.Berg.yaml")).unwrap();
+        let e = Codings::load(d).unwrap_err();
+        assert!(
+            e.0[0].message.contains("differ only in case"),
+            "{}",
+            e.0[0].message
+        );
+    }
+
+    #[test]
+    fn new_coders_differing_only_in_case_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Codings::default();
+        c.file_for(dir.path(), "anna").unwrap();
+        assert!(c.file_for(dir.path(), "anna").is_ok());
+        let e = c.file_for(dir.path(), "ANNA").unwrap_err();
+        assert!(e.message.contains("only in case"));
+        assert!(c.file_for(dir.path(), "../x").is_err());
+        assert_eq!(c.files["anna"].0, dir.path().join("anna.yaml"));
+    }
+
+    #[test]
+    fn temp_names_are_write_atomics() {
+        assert!(is_temp_name(".tmpAb12Cd"));
+        assert!(!is_temp_name(".tmpAb12C"));
+        assert!(!is_temp_name(".tmpAb12Cd.yaml"));
+        assert!(!is_temp_name("tmpAb12Cd"));
+        // The pattern is what write_atomic really leaves behind.
+        let dir = tempfile::tempdir().unwrap();
+        let t = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+        assert!(is_temp_name(
+            t.path().file_name().unwrap().to_str().unwrap()
+        ));
     }
 
     #[test]

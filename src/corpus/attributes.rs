@@ -45,6 +45,42 @@ impl Sheets {
         }
     }
 
+    /// Warnings for `documents.csv` rows whose `path` names none of
+    /// `transcripts` (paths relative to the corpus folder): their attributes
+    /// reach no document, which then falls into its folder's case. Each
+    /// names the row's line and, where one is close, the path meant.
+    pub fn unmatched_documents<'a>(
+        &self,
+        corpus: &Path,
+        transcripts: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> Vec<Diagnostic> {
+        let known: std::collections::HashSet<&str> = transcripts.clone().into_iter().collect();
+        let sheet = corpus.join("documents.csv");
+        let mut out = Vec::new();
+        let mut rows: Vec<(&String, &usize)> = self.documents.lines.iter().collect();
+        rows.sort_by_key(|(_, line)| **line);
+        for (path, line) in rows {
+            if known.contains(path.as_str()) {
+                continue;
+            }
+            let help = match nearest_path(path, transcripts.clone()) {
+                Some(p) => format!("did you mean `{p}`?"),
+                None => "paths are relative to the corpus folder, with `/` between folders, \
+                         e.g. `alfa/rd-01.md`"
+                    .to_string(),
+            };
+            out.push(
+                Diagnostic::warning(format!(
+                    "the row for `{path}` matches no transcript, so its attributes are not used"
+                ))
+                .in_file(&sheet)
+                .at_line(*line)
+                .with_help(help),
+            );
+        }
+        out
+    }
+
     /// Content hash of the sheet rows relevant to one document, so a change
     /// to a sheet re-indexes exactly the documents it affects.
     pub fn row_fingerprint(&self, path: &str, case: &str) -> String {
@@ -64,6 +100,42 @@ impl Sheets {
         }
         h.finalize().to_hex()[..16].to_string()
     }
+}
+
+/// The transcript path a mistyped one most likely means: the only one that
+/// differs only in its extension (`.md` for `.txt`), else the only one with
+/// the same file name in another folder, else the closest by edit distance.
+fn nearest_path<'a>(path: &str, transcripts: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn stem(p: &str) -> &str {
+        p.rsplit_once('.').map_or(p, |(s, _)| s)
+    }
+    let all: Vec<&str> = transcripts.into_iter().collect();
+    let trimmed = path.trim_start_matches("./");
+    let unique = |keep: &dyn Fn(&str) -> bool| {
+        let same: Vec<&str> = all.iter().copied().filter(|t| keep(t)).collect();
+        (same.len() == 1).then(|| same[0])
+    };
+    let name = trimmed.rsplit('/').next().unwrap_or(trimmed);
+    unique(&|t| stem(t) == stem(trimmed))
+        .or_else(|| unique(&|t| t.rsplit('/').next() == Some(name)))
+        .or_else(|| suggest(trimmed, all.iter().copied()))
+}
+
+/// The 1-based line where a CSV record starts, counted from its byte offset
+/// in `text`. The csv reader's own count is one short in files with CRLF
+/// line endings: it ends a record at the `\r`, so the next one "starts" at
+/// the `\n`, which is therefore skipped here, as are blank lines.
+pub fn csv_line(text: &str, pos: Option<&csv::Position>) -> usize {
+    pos.map_or(0, |p| {
+        let bytes = text.as_bytes();
+        let mut byte = usize::try_from(p.byte())
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        while byte < bytes.len() && matches!(bytes[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        bytes[..byte].iter().filter(|&&b| b == b'\n').count() + 1
+    })
 }
 
 fn read_sheet(path: &Path, key: &str, problems: &mut Vec<Diagnostic>) -> Sheet {
@@ -122,7 +194,7 @@ fn read_sheet(path: &Path, key: &str, problems: &mut Vec<Diagnostic>) -> Sheet {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = csv_line(&text, e.position());
                 let msg = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
@@ -143,7 +215,7 @@ fn read_sheet(path: &Path, key: &str, problems: &mut Vec<Diagnostic>) -> Sheet {
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = csv_line(&text, record.position());
         let key_value = record.get(key_col).unwrap_or("").trim().replace('\\', "/");
         if key_value.is_empty() {
             problems.push(
@@ -208,6 +280,37 @@ mod tests {
         let s = Sheets::load(dir.path()).unwrap();
         assert_eq!(s.cases.rows["Alfa"]["sector"], "construction");
         assert_eq!(s.documents.rows["a.txt"]["role"], "manager");
+    }
+
+    #[test]
+    fn csv_lines_are_right_with_any_line_ending() {
+        for eol in ["\n", "\r\n"] {
+            let text = ["a,b", "1,2", "", "3,4", "\"x", "y\",5"].join(eol);
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let lines: Vec<usize> = r
+                .records()
+                .map(|rec| csv_line(&text, rec.unwrap().position()))
+                .collect();
+            assert_eq!(lines, [2, 4, 5], "{eol:?}");
+        }
+    }
+
+    #[test]
+    fn unmatched_document_rows_are_warned_with_the_nearest_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("documents.csv"),
+            "path,role\r\na/x.md,m\r\na/x.txt,m\r\nb/y.txt,m\r\n",
+        )
+        .unwrap();
+        let s = Sheets::load(dir.path()).unwrap();
+        let w = s.unmatched_documents(dir.path(), ["a/x.md", "c/y.txt"]);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].line, Some(3));
+        assert_eq!(w[0].help.as_deref(), Some("did you mean `a/x.md`?"));
+        assert_eq!(w[1].line, Some(4));
+        assert_eq!(w[1].help.as_deref(), Some("did you mean `c/y.txt`?"));
+        assert!(!w[0].is_error());
     }
 
     #[test]

@@ -161,11 +161,9 @@ fn inputs_fingerprint(study: &Study, corpus_dir: &Path) -> String {
     for name in crate::corpus::attributes::SHEET_NAMES {
         file(&corpus_dir.join(name));
     }
-    let mut coder_files: Vec<PathBuf> = std::fs::read_dir(study.codings_dir())
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    coder_files.sort();
-    for p in &coder_files {
+    // Exactly the files the codings are read from (not the lock files, nor
+    // a write's temp file).
+    for p in &crate::coding::manual::coder_files(&study.codings_dir()) {
         file(p);
     }
     h.update(study.config.unit.as_str().as_bytes());
@@ -435,6 +433,8 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     }
     let sheets = Sheets::load(&corpus_dir)?;
     let coding = CodingContext::load(study)?;
+    let unmatched_rows =
+        sheets.unmatched_documents(&corpus_dir, discovery.files.iter().map(|f| f.rel.as_str()));
     let old_manifest = current.as_ref().and_then(|g| Manifest::read(&g.manifest()));
     let reusable = !opts.rebuild
         && old_manifest
@@ -449,6 +449,7 @@ pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnos
     let mut report = IndexReport {
         rebuilt: !reusable,
         skipped: discovery.skipped.clone(),
+        warnings: unmatched_rows,
         ..Default::default()
     };
     let mut manifest = Manifest {

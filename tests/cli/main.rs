@@ -8,6 +8,7 @@ mod demo;
 mod errors;
 mod ingest;
 mod report;
+mod safety_codings;
 mod safety_output;
 mod search;
 mod tables;
