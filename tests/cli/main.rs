@@ -8,5 +8,6 @@ mod demo;
 mod errors;
 mod ingest;
 mod report;
+mod safety_index;
 mod search;
 mod tables;
