@@ -418,23 +418,30 @@ fn kill_9_during_updates_then_the_next_command_equals_a_clean_rebuild() {
             .spawn()
             .unwrap()
     };
-    // How long an update takes here, to spread the kills over it.
-    to_state_a(&s, n);
-    let t = std::time::Instant::now();
-    s.ok(&["-q", "index", "--rebuild"]);
-    let full = u64::try_from(t.elapsed().as_millis()).unwrap().max(20);
-    to_base(&s, n);
-    s.ok(&["-q", "index"]);
+    // How long each kind of update takes here, to spread the kills over it.
+    let timed = |args: &[&str]| {
+        to_state_a(&s, n);
+        let t = std::time::Instant::now();
+        s.ok(args);
+        let ms = u64::try_from(t.elapsed().as_millis()).unwrap().max(10);
+        to_base(&s, n);
+        s.ok(&["-q", "index"]);
+        ms
+    };
+    let runs: [(&[&str], u64); 2] = [
+        (&["-q", "index"], timed(&["-q", "index"])),
+        (
+            &["-q", "index", "--rebuild"],
+            timed(&["-q", "index", "--rebuild"]),
+        ),
+    ];
     let mut killed = 0;
     for i in 0..12u64 {
+        let (args, ms) = runs[usize::from(i % 3 == 2)];
+        let at = ms * (i / 2 + 1) / 7;
         to_state_a(&s, n);
-        let args: &[&str] = if i % 3 == 2 {
-            &["-q", "index", "--rebuild"]
-        } else {
-            &["-q", "index"]
-        };
-        killed += usize::from(kill_after(spawn(args), full * i / 12));
-        assert_eq!(answers(&s), a, "kill {i} at {} ms", full * i / 12);
+        killed += usize::from(kill_after(spawn(args), at));
+        assert_eq!(answers(&s), a, "kill {i} of {args:?} at {at} ms");
         assert_tidy(&s, "after a kill");
         to_base(&s, n);
         s.ok(&["-q", "index"]);
