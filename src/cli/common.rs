@@ -34,7 +34,14 @@ pub struct Ctx {
     pub no_refresh: bool,
     /// `--raw`: CSV and TSV cells exactly as they are.
     pub raw: bool,
+    /// Set when a command answered from an index it could not bring up to
+    /// date: it then exits with [`STALE`].
+    pub stale: std::cell::Cell<bool>,
 }
+
+/// The exit code of a command that answered from the last good index
+/// because the index could not be brought up to date.
+pub const STALE: u8 = 3;
 
 impl Ctx {
     /// Resolves global options.
@@ -52,6 +59,7 @@ impl Ctx {
             color,
             no_refresh: cli.no_refresh,
             raw: cli.raw,
+            stale: std::cell::Cell::new(false),
         }
     }
 
@@ -61,6 +69,16 @@ impl Ctx {
             crate::render::Cells::Raw
         } else {
             crate::render::Cells::Safe
+        }
+    }
+
+    /// The exit code of a command that returned `code`: [`STALE`] when it
+    /// answered from an index it could not bring up to date.
+    pub fn exit(&self, code: ExitCode) -> ExitCode {
+        if self.stale.get() {
+            ExitCode::from(STALE)
+        } else {
+            code
         }
     }
 
@@ -111,8 +129,10 @@ impl Ctx {
     /// commands that read it first pick up edited, added or deleted
     /// transcripts (an unchanged corpus costs one `stat` per folder and per
     /// transcript, without listing the folders: see `index::stamp`). If the
-    /// refresh fails (a broken file), the problems are shown and the last
-    /// good index answers; if there is no index at all, the error stands.
+    /// refresh fails (a broken file, a read-only index folder), the problems
+    /// are shown, even with `--quiet`, the last good index answers and the
+    /// command exits with [`STALE`]; if there is no index at all, the error
+    /// stands.
     pub fn open_index(&self, study: &Study) -> Result<Opened> {
         let had_index = crate::index::has_index(study);
         if self.no_refresh
@@ -131,7 +151,11 @@ impl Ctx {
             },
         ) {
             Ok(mut report) => {
-                known = report.manifest.take();
+                known = report
+                    .manifest
+                    .take()
+                    .zip(report.generation.take())
+                    .map(|(m, g)| (g, m));
                 if !had_index
                     || !report.added.is_empty()
                     || !report.changed.is_empty()
@@ -143,12 +167,15 @@ impl Ctx {
                 }
             }
             Err(e) if had_index => {
-                if !self.quiet {
-                    eprint!("{e}");
-                    eprintln!(
-                        "warning: the index was not updated; results come from the last good index"
-                    );
-                }
+                // A stale answer is never silent, even with --quiet, and
+                // the exit code says so (see `Ctx::exit`).
+                eprint!("{e}");
+                eprintln!(
+                    "warning: the index was not updated; results come from the last good index \
+                     and may not match the files\n  \
+                     = help: fix the problems above and run the command again (exit code 3 means this)"
+                );
+                self.stale.set(true);
             }
             Err(e) => return Err(e.into()),
         }

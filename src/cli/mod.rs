@@ -59,7 +59,9 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = common::ColorChoice::Auto)]
     pub color: common::ColorChoice,
     /// Use the index as it is, without first re-reading changed transcripts
-    /// (for scripts that run many queries after `qualdex index`).
+    /// (for scripts that run many queries after `qualdex index`). Without
+    /// it, a command whose refresh fails answers from the last good index,
+    /// says so on stderr (even with --quiet) and exits with 3.
     #[arg(long, global = true)]
     pub no_refresh: bool,
     /// Write CSV and TSV cells exactly as they are. By default a cell from a
@@ -124,7 +126,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => run::run(&ctx, a),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => ctx.exit(code),
         Err(e) => common::report_error(&e),
     }
 }

@@ -38,7 +38,8 @@ Examples:
   qualdex search 'code:governance AND code:risk'      co-coded units
   qualdex search 'code:roles/orchestrator AND case:Alfa' --source manual
 
-Hits are listed in document order. Exit status: 0 hits found, 1 none, 2 error."#;
+Hits are listed in document order. Exit status: 0 hits found, 1 none, 2 error,
+3 answered from the last good index because it could not be brought up to date."#;
 
 /// Output formats for hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -2,12 +2,13 @@
 //!
 //! Layout under the study's index folder: `CURRENT` names the live
 //! generation; each generation folder holds `tantivy/` and `manifest.json`.
-//! Incremental updates commit in place (tantivy commits are atomic, and the
-//! manifest is written after the commit, so a crash only makes the next run
-//! redo some files). A full rebuild writes a new generation and switches
-//! `CURRENT` at the end, so the last good index stays usable throughout.
+//! Every update, incremental or full, writes a new generation beside the
+//! live one and switches `CURRENT` at the end (see [`generation`]), so the
+//! last good index stays usable throughout and after any crash.
 
+mod fault;
 pub mod forms;
+mod generation;
 pub mod layout;
 pub mod manifest;
 pub mod schema;
@@ -32,6 +33,7 @@ use crate::corpus::turns::SpeakerRules;
 use crate::corpus::{self, Document, FoundFile, ReadOptions};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::study::{Study, UnitKind};
+use generation::{Generation, ReadLock};
 pub use manifest::{DocEntry, Manifest};
 pub use schema::Fields;
 use stamp::Stamp;
@@ -78,6 +80,8 @@ pub struct IndexReport {
     pub rule_hits: RuleHits,
     /// The manifest as written (so opening the index need not parse it again).
     pub manifest: Option<Manifest>,
+    /// The generation the index is in after the run.
+    pub generation: Option<String>,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Diagnostics {
@@ -87,8 +91,10 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Diagnostics {
 fn tantivy_err(e: &tantivy::TantivyError) -> Diagnostics {
     let msg = e.to_string();
     let d = Diagnostic::error(format!("index error: {msg}"));
-    let d = if msg.contains("lock") || msg.contains("Lock") {
-        d.with_help("another qualdex command is writing this index; wait for it to finish")
+    let d = if msg.contains("PermissionDenied") || msg.contains("ReadOnlyFilesystem") {
+        d.with_help("the index folder cannot be written: check its permissions, or run `qualdex index` where the study can be written")
+    } else if msg.contains("LockBusy") {
+        d.with_help("another program is writing this index; wait for it to finish")
     } else {
         d.with_help("the index is a cache: delete the index folder (.qualdex) and run `qualdex index` again")
     };
@@ -119,30 +125,6 @@ pub fn speaker_rules(study: &Study) -> SpeakerRules {
     SpeakerRules::new(&study.config.speakers.interviewers, pattern)
 }
 
-struct Generation {
-    dir: PathBuf,
-}
-
-impl Generation {
-    fn tantivy(&self) -> PathBuf {
-        self.dir.join("tantivy")
-    }
-    fn manifest(&self) -> PathBuf {
-        self.dir.join("manifest.json")
-    }
-    fn stamp(&self) -> PathBuf {
-        self.dir.join("stamp.tsv")
-    }
-    fn forms(&self) -> PathBuf {
-        self.dir.join("forms.tsv")
-    }
-
-    /// Runs of documents with one path, per segment (see [`path_runs`]).
-    fn runs(&self) -> PathBuf {
-        self.dir.join("runs.tsv")
-    }
-}
-
 /// Fingerprint of everything besides the transcripts that shapes the index:
 /// the codebook files, the manual codings, the attribute sheets and the
 /// study settings they are read with.
@@ -168,23 +150,6 @@ fn inputs_fingerprint(study: &Study, corpus_dir: &Path) -> String {
     }
     h.update(study.config.unit.as_str().as_bytes());
     h.finalize().to_hex()[..16].to_string()
-}
-
-fn current_generation(index_dir: &Path) -> Option<Generation> {
-    let name = std::fs::read_to_string(index_dir.join("CURRENT")).ok()?;
-    let dir = index_dir.join(name.trim());
-    dir.join("tantivy").is_dir().then_some(Generation { dir })
-}
-
-fn next_generation(index_dir: &Path) -> Generation {
-    let mut n = 1u64;
-    loop {
-        let dir = index_dir.join(format!("g{n}"));
-        if !dir.exists() {
-            return Generation { dir };
-        }
-        n += 1;
-    }
 }
 
 fn progress(total: usize, quiet: bool, message: &str) -> ProgressBar {
@@ -386,299 +351,436 @@ impl CodingContext {
 
 /// Brings the index up to date with the corpus, the codebook and the manual
 /// codings (incrementally when it can).
+///
+/// Every change is made in a new generation, published at the end (see
+/// [`generation`]): an update stopped at any point, by a crash or a `kill
+/// -9`, leaves the last good index live and whole, and the next update
+/// starts again from it. Updates of one study wait for each other. When the
+/// index folder cannot be written (a read-only study), an index that is up
+/// to date still answers, and an index that is not is an error saying so.
 pub fn update(study: &Study, opts: &IndexOptions) -> Result<IndexReport, Diagnostics> {
     let started = Instant::now();
     let corpus_dir = study.require_corpus()?;
     let index_dir = study.index_dir();
+    let live = generation::current(&index_dir)?;
+    let live_stamp = live.as_ref().and_then(|g| Stamp::read(&g.stamp(), true));
+    // A refresh keeps the choice of `qualdex index --lossy`.
+    let refresh_lossy = opts.quick_check && !opts.lossy && {
+        let built = live_stamp.as_ref().map(|s| s.settings.clone()).or_else(|| {
+            live.as_ref()
+                .and_then(|g| Manifest::read(&g.manifest()))
+                .map(|m| m.settings)
+        });
+        built.is_some_and(|s| s == settings_fingerprint(study, true))
+    };
+    let lossy_opts;
+    let opts = if refresh_lossy {
+        lossy_opts = IndexOptions {
+            lossy: true,
+            ..opts.clone()
+        };
+        &lossy_opts
+    } else {
+        opts
+    };
     let settings = settings_fingerprint(study, opts.lossy);
     let inputs = inputs_fingerprint(study, &corpus_dir);
-    let current = current_generation(&index_dir);
-    // The stamp, when it describes an index built with these settings and
-    // inputs: then only the transcripts can have changed.
-    let stamp = current
-        .as_ref()
-        .filter(|_| !opts.rebuild)
-        .and_then(|g| Stamp::read(&g.stamp(), true))
-        .filter(|s| s.settings == settings && s.inputs == inputs);
     // The common case before a search: nothing changed since the last run.
+    // No lock is needed to see it: a live generation never changes.
     if opts.quick_check
-        && let Some(stamp) = &stamp
-        && let Some(skipped) = stamp.still_current(&corpus_dir)
+        && !opts.rebuild
+        && let (Some(g), Some(stamp)) = (&live, live_stamp)
+        && let Some(report) = still_current(g, stamp, &corpus_dir, &settings, &inputs, started)
     {
-        return Ok(IndexReport {
-            total: stamp.files.len(),
-            skipped,
-            seconds: started.elapsed().as_secs_f64(),
-            ..Default::default()
-        });
+        generation::tidy_if_idle(&index_dir, &g.name);
+        return Ok(report);
     }
-    let discovery = corpus::discover(&corpus_dir)?;
-    // Nothing changed since the last run, as the full listing shows.
-    if let (Some(g), Some(mut stamp)) = (&current, stamp)
-        && stamp.same_files(&discovery.files)
-    {
-        // The folders' times moved (an editor's swap file came and went, a
-        // folder was touched): record them, or every refresh would list
-        // the corpus again. The stamp is a cache, so a failed write only
-        // costs that.
-        if stamp.set_folders(&discovery) {
-            let _ = stamp.write(&g.stamp());
-        }
-        return Ok(IndexReport {
-            total: discovery.files.len(),
-            skipped: discovery.skipped.clone(),
-            seconds: started.elapsed().as_secs_f64(),
-            ..Default::default()
-        });
-    }
-    let sheets = Sheets::load(&corpus_dir)?;
-    let coding = CodingContext::load(study)?;
-    let unmatched_rows =
-        sheets.unmatched_documents(&corpus_dir, discovery.files.iter().map(|f| f.rel.as_str()));
-    let old_manifest = current.as_ref().and_then(|g| Manifest::read(&g.manifest()));
-    let reusable = !opts.rebuild
-        && old_manifest
-            .as_ref()
-            .is_some_and(|m| m.settings == settings && m.schema_version == schema::SCHEMA_VERSION);
-    let old = if reusable {
-        old_manifest.unwrap_or_default()
-    } else {
-        Manifest::default()
-    };
-
-    let mut report = IndexReport {
-        rebuilt: !reusable,
-        skipped: discovery.skipped.clone(),
-        warnings: unmatched_rows,
-        ..Default::default()
-    };
-    let mut manifest = Manifest {
-        schema_version: schema::SCHEMA_VERSION,
+    let lock = generation::WriteLock::acquire(&index_dir, opts.quiet)?;
+    fault::point("locked");
+    let mut run = Update {
+        study,
+        opts,
+        index_dir,
+        corpus_dir,
         settings,
-        documents: BTreeMap::new(),
-        codebook: coding.codebook.hash.clone(),
+        inputs,
+        lock,
+        started,
     };
+    run.run()
+}
 
-    // Decide what must be read without reading anything.
-    let mut to_read: Vec<&FoundFile> = Vec::new();
-    for f in &discovery.files {
-        match old.documents.get(&f.rel) {
-            Some(e) if e.size == f.size && u128::from(e.mtime_ns) == f.mtime_ns => {
-                let (attrs, _) = corpus::resolve_attributes(&f.rel, &e.front_matter, &sheets);
-                let fp =
-                    sheets.row_fingerprint(&f.rel, attrs.get("case").map_or("", String::as_str));
-                if fp == e.sheet_fp
-                    && attrs == e.attributes
-                    && e.coding_fp == coding.fingerprint(&f.rel)
-                {
-                    manifest.documents.insert(f.rel.clone(), e.clone());
-                } else {
-                    to_read.push(f);
-                }
+/// The report of a run that found the index up to date by its stamp.
+fn still_current(
+    g: &Generation,
+    stamp: Stamp,
+    corpus_dir: &Path,
+    settings: &str,
+    inputs: &str,
+    started: Instant,
+) -> Option<IndexReport> {
+    if stamp.settings != settings || stamp.inputs != inputs {
+        return None;
+    }
+    let skipped = stamp.still_current(corpus_dir)?;
+    Some(IndexReport {
+        total: stamp.files.len(),
+        skipped,
+        seconds: started.elapsed().as_secs_f64(),
+        generation: Some(g.name.clone()),
+        ..Default::default()
+    })
+}
+
+/// The error of an update that must write an index folder it cannot write.
+fn read_only_error(index_dir: &Path, what: &str) -> Diagnostics {
+    Diagnostics::from(
+        Diagnostic::error(format!(
+            "the index folder `{}` cannot be written (read-only), so the index cannot be {what}",
+            crate::diag::display_path(index_dir)
+        ))
+        .with_help(
+            "run `qualdex index` where the study can be written (or as a user who may write it); \
+             commands answer from the index as long as it matches the files",
+        ),
+    )
+}
+
+/// One update of the index, under the write lock.
+struct Update<'a> {
+    study: &'a Study,
+    opts: &'a IndexOptions,
+    index_dir: PathBuf,
+    corpus_dir: PathBuf,
+    settings: String,
+    inputs: String,
+    /// `None` when the index folder cannot be written.
+    lock: Option<generation::WriteLock>,
+    started: Instant,
+}
+
+impl Update<'_> {
+    fn run(&mut self) -> Result<IndexReport, Diagnostics> {
+        let (study, opts) = (self.study, self.opts);
+        let (index_dir, corpus_dir) = (&self.index_dir, &self.corpus_dir);
+        let (settings, inputs) = (&self.settings, &self.inputs);
+        // Under the lock, the live generation is final: read it again.
+        let current = generation::current(index_dir)?;
+        if opts.quick_check
+            && !opts.rebuild
+            && let Some(g) = &current
+            && let Some(stamp) = Stamp::read(&g.stamp(), true)
+            && let Some(report) =
+                still_current(g, stamp, corpus_dir, settings, inputs, self.started)
+        {
+            return Ok(report);
+        }
+        // The stamp, when it describes an index built with these settings
+        // and inputs: then only the transcripts can have changed.
+        let stamp = current
+            .as_ref()
+            .filter(|_| !opts.rebuild)
+            .and_then(|g| Stamp::read(&g.stamp(), true))
+            .filter(|s| s.settings == *settings && s.inputs == *inputs);
+        let discovery = corpus::discover(corpus_dir)?;
+        // Nothing changed since the last run, as the full listing shows.
+        if let (Some(g), Some(mut stamp)) = (&current, stamp)
+            && stamp.same_files(&discovery.files)
+        {
+            // The folders' times moved (an editor's swap file came and went,
+            // a folder was touched): record them, or every refresh would
+            // list the corpus again. The stamp is a cache, so a failed write
+            // only costs that.
+            if stamp.set_folders(&discovery) && self.lock.is_some() {
+                let _ = stamp.write(&g.stamp());
             }
-            _ => to_read.push(f),
+            if let Some(lock) = &self.lock {
+                generation::remove_abandoned(lock, index_dir, &g.name);
+            }
+            return Ok(IndexReport {
+                total: discovery.files.len(),
+                skipped: discovery.skipped.clone(),
+                seconds: self.started.elapsed().as_secs_f64(),
+                generation: Some(g.name.clone()),
+                ..Default::default()
+            });
         }
-    }
-    let present: std::collections::HashSet<&str> =
-        discovery.files.iter().map(|f| f.rel.as_str()).collect();
-    for path in old.documents.keys() {
-        if !present.contains(path.as_str()) {
-            report.removed.push(path.clone());
-        }
-    }
-
-    let read_opts = ReadOptions {
-        lossy: opts.lossy,
-        speakers: speaker_rules(study),
-    };
-    let pb = progress(to_read.len(), opts.quiet, "indexing");
-    let mut problems: Vec<Diagnostic> = Vec::new();
-    // Documents to write, with their tantivy documents (built in parallel).
-    let mut pending: Vec<(String, Vec<TantivyDocument>)> = Vec::new();
-    let (_, unit_fields) = schema::build();
-    // Files whose content is unchanged but were re-read (touched): manifest only.
-    let mut touched = 0usize;
-
-    // Writer is opened lazily: a run that changes nothing never takes the lock.
-    let mut target: Option<(Generation, Index, IndexWriter)> = None;
-    let open_target = |rebuild: bool| -> Result<(Generation, Index, IndexWriter), Diagnostics> {
-        let (generation, index) = if rebuild {
-            let g = next_generation(&index_dir);
-            std::fs::create_dir_all(g.tantivy()).map_err(|e| io_err(&g.tantivy(), e))?;
-            let (schema, _) = schema::build();
-            let index = Index::create_in_dir(g.tantivy(), schema).map_err(|e| tantivy_err(&e))?;
-            (g, index)
+        let sheets = Sheets::load(corpus_dir)?;
+        let coding = CodingContext::load(study)?;
+        let unmatched_rows =
+            sheets.unmatched_documents(corpus_dir, discovery.files.iter().map(|f| f.rel.as_str()));
+        let old_manifest = current.as_ref().and_then(|g| Manifest::read(&g.manifest()));
+        let reusable = !opts.rebuild
+            && old_manifest.as_ref().is_some_and(|m| {
+                m.settings == *settings && m.schema_version == schema::SCHEMA_VERSION
+            });
+        let old = if reusable {
+            old_manifest.unwrap_or_default()
         } else {
-            let g = current_generation(&index_dir).ok_or_else(|| {
-                Diagnostics::from(Diagnostic::error("the index disappeared while updating it"))
-            })?;
-            let index = Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?;
-            (g, index)
+            Manifest::default()
         };
-        schema::register(&index);
-        let writer = index.writer(128_000_000).map_err(|e| tantivy_err(&e))?;
-        Ok((generation, index, writer))
-    };
 
-    let mut hits = RuleHits::default();
-    if !to_read.is_empty() {
-        coding.prepare()?;
-    }
-    for chunk in to_read.chunks(64) {
-        type Parsed = Result<
-            (
-                Document,
-                BTreeMap<String, String>,
-                Vec<Diagnostic>,
-                Vec<TantivyDocument>,
-                RuleHits,
-                // Respondents' words and characters, for the manifest.
-                (usize, usize),
-            ),
-            Diagnostics,
-        >;
-        let parsed: Vec<Parsed> = chunk
-            .par_iter()
-            .map(|f| {
-                let doc = corpus::read_document(f, &read_opts)?;
-                let (attrs, mut warns) =
-                    corpus::resolve_attributes(&doc.path, &doc.front_matter, &sheets);
-                let mut h = RuleHits::default();
-                let (passages, w) = coding.code(&doc, &attrs, &mut h);
-                warns.extend(w);
-                let tds = unit_documents(&doc, &attrs, &passages, &unit_fields);
-                let sizes = (doc.respondent_words, doc.text.chars().count());
-                Ok((doc, attrs, warns, tds, h, sizes))
-            })
-            .collect();
-        report.reread += chunk.len();
-        for (f, res) in chunk.iter().zip(parsed) {
-            pb.inc(1);
-            match res {
-                Err(d) => problems.extend(d.0),
-                Ok((doc, attrs, warns, tds, h, (respondent_words, chars))) => {
-                    report.warnings.extend(warns);
-                    hits.units.resize(hits.units.len().max(h.units.len()), 0);
-                    for (i, n) in h.units.iter().enumerate() {
-                        hits.units[i] += n;
-                    }
+        let mut report = IndexReport {
+            rebuilt: !reusable,
+            skipped: discovery.skipped.clone(),
+            warnings: unmatched_rows,
+            ..Default::default()
+        };
+        let mut manifest = Manifest {
+            schema_version: schema::SCHEMA_VERSION,
+            settings: settings.clone(),
+            documents: BTreeMap::new(),
+            codebook: coding.codebook.hash.clone(),
+        };
+
+        // Decide what must be read without reading anything.
+        let mut to_read: Vec<&FoundFile> = Vec::new();
+        for f in &discovery.files {
+            match old.documents.get(&f.rel) {
+                Some(e) if e.size == f.size && u128::from(e.mtime_ns) == f.mtime_ns => {
+                    let (attrs, _) = corpus::resolve_attributes(&f.rel, &e.front_matter, &sheets);
                     let fp = sheets
-                        .row_fingerprint(&doc.path, attrs.get("case").map_or("", String::as_str));
-                    let entry = DocEntry {
-                        hash: doc.hash.clone(),
-                        size: f.size,
-                        mtime_ns: u64::try_from(f.mtime_ns).unwrap_or(u64::MAX),
-                        format: doc.format,
-                        front_matter: doc.front_matter.clone(),
-                        attributes: attrs.clone(),
-                        sheet_fp: fp,
-                        words: doc.words,
-                        turns: doc.turns,
-                        respondent_words,
-                        chars,
-                        coding_fp: coding.fingerprint(&doc.path),
-                    };
-                    let same = old.documents.get(&doc.path).is_some_and(|e| {
-                        e.hash == entry.hash
-                            && e.sheet_fp == entry.sheet_fp
-                            && e.attributes == entry.attributes
-                            && e.coding_fp == entry.coding_fp
-                    });
-                    if same {
-                        touched += 1;
-                        manifest.documents.insert(doc.path.clone(), entry);
-                        continue;
-                    }
-                    if old.documents.contains_key(&doc.path) {
-                        report.changed.push(doc.path.clone());
+                        .row_fingerprint(&f.rel, attrs.get("case").map_or("", String::as_str));
+                    if fp == e.sheet_fp
+                        && attrs == e.attributes
+                        && e.coding_fp == coding.fingerprint(&f.rel)
+                    {
+                        manifest.documents.insert(f.rel.clone(), e.clone());
                     } else {
-                        report.added.push(doc.path.clone());
-                    }
-                    manifest.documents.insert(doc.path.clone(), entry);
-                    pending.push((doc.path, tds));
-                }
-            }
-        }
-        if !problems.is_empty() {
-            continue; // keep parsing to report every problem, but write nothing
-        }
-        if !pending.is_empty() {
-            if target.is_none() {
-                target = Some(open_target(!reusable)?);
-            }
-            if let Some((_, _, writer)) = target.as_mut() {
-                // A fresh generation has nothing to replace.
-                let replaced: Vec<String> = pending
-                    .iter()
-                    .filter(|(path, _)| reusable && old.documents.contains_key(path))
-                    .map(|(path, _)| path.clone())
-                    .collect();
-                delete_paths(writer, replaced)?;
-                for (_, tds) in pending.drain(..) {
-                    for td in tds {
-                        writer.add_document(td).map_err(|e| tantivy_err(&e))?;
+                        to_read.push(f);
                     }
                 }
+                _ => to_read.push(f),
             }
         }
-    }
-    pb.finish_and_clear();
-    report.rule_hits = hits;
-    if !problems.is_empty() {
-        // Dropping the writer discards everything added: the last good index stays.
-        drop(target);
-        return Err(Diagnostics(problems));
-    }
+        let present: std::collections::HashSet<&str> =
+            discovery.files.iter().map(|f| f.rel.as_str()).collect();
+        for path in old.documents.keys() {
+            if !present.contains(path.as_str()) {
+                report.removed.push(path.clone());
+            }
+        }
 
-    let needs_commit = target.is_some() || !report.removed.is_empty() || !reusable;
-    if needs_commit {
-        if target.is_none() {
-            target = Some(open_target(!reusable)?);
+        let read_opts = ReadOptions {
+            lossy: opts.lossy,
+            speakers: speaker_rules(study),
+        };
+        let pb = progress(to_read.len(), opts.quiet, "indexing");
+        let mut problems: Vec<Diagnostic> = Vec::new();
+        // Documents to write, with their tantivy documents (built in parallel).
+        let mut pending: Vec<(String, Vec<TantivyDocument>)> = Vec::new();
+        let (_, unit_fields) = schema::build();
+        // Files whose content is unchanged but were re-read (touched): manifest only.
+        let mut touched = 0usize;
+
+        // The next generation is made lazily: a run that changes nothing
+        // writes nothing. It starts empty when rebuilding, else as a copy
+        // (hard links) of the live one.
+        let mut target: Option<(Generation, Index, IndexWriter)> = None;
+        let writable = self.lock.is_some();
+        let open_target = || -> Result<(Generation, Index, IndexWriter), Diagnostics> {
+            if !writable {
+                let what = if current.is_some() {
+                    "brought up to date"
+                } else {
+                    "built"
+                };
+                return Err(read_only_error(index_dir, what));
+            }
+            let g = generation::create_next(index_dir)?;
+            let index = match current.as_ref().filter(|_| reusable) {
+                None => {
+                    std::fs::create_dir(g.tantivy()).map_err(|e| io_err(&g.tantivy(), e))?;
+                    let (schema, _) = schema::build();
+                    Index::create_in_dir(g.tantivy(), schema).map_err(|e| tantivy_err(&e))?
+                }
+                Some(live) => {
+                    generation::link_index(&live.tantivy(), &g.tantivy())?;
+                    Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?
+                }
+            };
+            schema::register(&index);
+            let writer: IndexWriter = index.writer(128_000_000).map_err(|e| tantivy_err(&e))?;
+            // Files an interrupted update of an older qualdex left in the
+            // live generation (a delete file the next commit would write
+            // again, say) are not the index's: drop them before writing.
+            writer
+                .garbage_collect_files()
+                .wait()
+                .map_err(|e| tantivy_err(&e))?;
+            fault::point("opened");
+            Ok((g, index, writer))
+        };
+
+        let mut hits = RuleHits::default();
+        if !to_read.is_empty() {
+            coding.prepare()?;
         }
-        let (generation, index, mut writer) = target.take().expect("opened above");
-        if reusable {
-            delete_paths(&mut writer, report.removed.clone())?;
-        }
-        let _ = std::fs::remove_file(generation.stamp());
-        writer.commit().map_err(|e| tantivy_err(&e))?;
-        writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
-        write_caches(&generation, &index, &study.config.language)?;
-        save_records(
-            &generation,
-            &manifest,
-            true,
-            &inputs,
-            &coding.codebook,
-            &discovery,
-        )?;
-        if !reusable {
-            let name = generation
-                .dir
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            crate::fsutil::write_atomic(&index_dir.join("CURRENT"), name.as_bytes())
-                .map_err(|e| io_err(&index_dir.join("CURRENT"), e))?;
-            if let Some(old_gen) = current {
-                let _ = std::fs::remove_dir_all(&old_gen.dir);
+        for chunk in to_read.chunks(64) {
+            type Parsed = Result<
+                (
+                    Document,
+                    BTreeMap<String, String>,
+                    Vec<Diagnostic>,
+                    Vec<TantivyDocument>,
+                    RuleHits,
+                    // Respondents' words and characters, for the manifest.
+                    (usize, usize),
+                ),
+                Diagnostics,
+            >;
+            let parsed: Vec<Parsed> = chunk
+                .par_iter()
+                .map(|f| {
+                    let doc = corpus::read_document(f, &read_opts)?;
+                    let (attrs, mut warns) =
+                        corpus::resolve_attributes(&doc.path, &doc.front_matter, &sheets);
+                    let mut h = RuleHits::default();
+                    let (passages, w) = coding.code(&doc, &attrs, &mut h);
+                    warns.extend(w);
+                    let tds = unit_documents(&doc, &attrs, &passages, &unit_fields);
+                    let sizes = (doc.respondent_words, doc.text.chars().count());
+                    Ok((doc, attrs, warns, tds, h, sizes))
+                })
+                .collect();
+            report.reread += chunk.len();
+            for (f, res) in chunk.iter().zip(parsed) {
+                pb.inc(1);
+                match res {
+                    Err(d) => problems.extend(d.0),
+                    Ok((doc, attrs, warns, tds, h, (respondent_words, chars))) => {
+                        report.warnings.extend(warns);
+                        hits.units.resize(hits.units.len().max(h.units.len()), 0);
+                        for (i, n) in h.units.iter().enumerate() {
+                            hits.units[i] += n;
+                        }
+                        let fp = sheets.row_fingerprint(
+                            &doc.path,
+                            attrs.get("case").map_or("", String::as_str),
+                        );
+                        let entry = DocEntry {
+                            hash: doc.hash.clone(),
+                            size: f.size,
+                            mtime_ns: u64::try_from(f.mtime_ns).unwrap_or(u64::MAX),
+                            format: doc.format,
+                            front_matter: doc.front_matter.clone(),
+                            attributes: attrs.clone(),
+                            sheet_fp: fp,
+                            words: doc.words,
+                            turns: doc.turns,
+                            respondent_words,
+                            chars,
+                            coding_fp: coding.fingerprint(&doc.path),
+                        };
+                        let same = old.documents.get(&doc.path).is_some_and(|e| {
+                            e.hash == entry.hash
+                                && e.sheet_fp == entry.sheet_fp
+                                && e.attributes == entry.attributes
+                                && e.coding_fp == entry.coding_fp
+                        });
+                        if same {
+                            touched += 1;
+                            manifest.documents.insert(doc.path.clone(), entry);
+                            continue;
+                        }
+                        if old.documents.contains_key(&doc.path) {
+                            report.changed.push(doc.path.clone());
+                        } else {
+                            report.added.push(doc.path.clone());
+                        }
+                        manifest.documents.insert(doc.path.clone(), entry);
+                        pending.push((doc.path, tds));
+                    }
+                }
+            }
+            if !problems.is_empty() {
+                continue; // keep parsing to report every problem, but write nothing
+            }
+            if !pending.is_empty() {
+                if target.is_none() {
+                    target = Some(open_target()?);
+                }
+                if let Some((_, _, writer)) = target.as_mut() {
+                    // A fresh generation has nothing to replace.
+                    let replaced: Vec<String> = pending
+                        .iter()
+                        .filter(|(path, _)| reusable && old.documents.contains_key(path))
+                        .map(|(path, _)| path.clone())
+                        .collect();
+                    delete_paths(writer, replaced)?;
+                    for (_, tds) in pending.drain(..) {
+                        for td in tds {
+                            writer.add_document(td).map_err(|e| tantivy_err(&e))?;
+                        }
+                    }
+                    fault::point("added");
+                }
             }
         }
-    } else if let Some(g) = &current {
-        // The inputs or the files' times changed without changing the index.
-        let manifest_changed = touched > 0 || old.codebook != manifest.codebook;
-        save_records(
-            g,
-            &manifest,
-            manifest_changed,
-            &inputs,
-            &coding.codebook,
-            &discovery,
-        )?;
+        pb.finish_and_clear();
+        report.rule_hits = hits;
+        if !problems.is_empty() {
+            // Nothing is published: the last good index stays live, and the
+            // half-made generation is removed by a later update.
+            drop(target);
+            return Err(Diagnostics(problems));
+        }
+
+        let needs_commit = target.is_some() || !report.removed.is_empty() || !reusable;
+        if needs_commit {
+            if target.is_none() {
+                target = Some(open_target()?);
+            }
+            let (generation, index, mut writer) = target.take().expect("opened above");
+            if reusable {
+                delete_paths(&mut writer, report.removed.clone())?;
+            }
+            fault::point("commit");
+            writer.commit().map_err(|e| tantivy_err(&e))?;
+            fault::point("committed");
+            writer.wait_merging_threads().map_err(|e| tantivy_err(&e))?;
+            fault::point("merged");
+            write_caches(&generation, &index, &study.config.language)?;
+            fault::point("caches");
+            save_records(
+                &generation,
+                &manifest,
+                true,
+                inputs,
+                &coding.codebook,
+                &discovery,
+            )?;
+            fault::point("records");
+            generation::publish(index_dir, &generation)?;
+            fault::point("published");
+            if let Some(lock) = &self.lock {
+                generation::remove_abandoned(lock, index_dir, &generation.name);
+            }
+            report.generation = Some(generation.name);
+        } else if let Some(g) = &current {
+            // The files' times or the inputs changed without changing the
+            // index: the records are rewritten in place (atomically, with
+            // the same documents). Without write access they stay as they
+            // are, and the next run compares the files again.
+            if let Some(lock) = &self.lock {
+                let manifest_changed = touched > 0 || old.codebook != manifest.codebook;
+                save_records(
+                    g,
+                    &manifest,
+                    manifest_changed,
+                    inputs,
+                    &coding.codebook,
+                    &discovery,
+                )?;
+                generation::remove_abandoned(lock, index_dir, &g.name);
+            }
+            report.generation = Some(g.name.clone());
+        }
+        report.total = manifest.documents.len();
+        report.seconds = self.started.elapsed().as_secs_f64();
+        report.manifest = Some(manifest);
+        Ok(report)
     }
-    report.total = manifest.documents.len();
-    report.seconds = started.elapsed().as_secs_f64();
-    report.manifest = Some(manifest);
-    Ok(report)
 }
 
 /// Deletes every index document of `paths` (documents are found by their
@@ -819,6 +921,7 @@ fn save_records(
             .write(&g.manifest())
             .map_err(|e| io_err(&g.manifest(), e))?;
     }
+    fault::point("manifest");
     Stamp::of(&manifest.settings, inputs, manifest, codebook, listing)
         .write(&g.stamp())
         .map_err(|e| io_err(&g.stamp(), e))
@@ -1147,11 +1250,16 @@ pub struct Opened {
     paths: std::sync::Mutex<
         HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<std::sync::Arc<str>>>>,
     >,
+    /// Keeps the generation from being removed while this is open.
+    _read_lock: ReadLock,
 }
 
 /// True when the study has an index (possibly stale).
 pub fn has_index(study: &Study) -> bool {
-    current_generation(&study.index_dir()).is_some_and(|g| g.manifest().is_file())
+    generation::current(&study.index_dir())
+        .ok()
+        .flatten()
+        .is_some_and(|g| g.manifest().is_file())
 }
 
 /// Opens the study's index; `None` if it has not been built.
@@ -1159,11 +1267,20 @@ pub fn open(study: &Study) -> Result<Option<Opened>, Diagnostics> {
     open_with(study, None)
 }
 
-/// Opens the index with a manifest already in hand (from [`update`]).
-pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened>, Diagnostics> {
-    let Some(g) = current_generation(&study.index_dir()) else {
+/// Opens the index with a manifest already in hand: from [`update`], with
+/// the name of the generation it describes (it is used only if that
+/// generation is still the live one).
+pub fn open_with(
+    study: &Study,
+    known: Option<(String, Manifest)>,
+) -> Result<Option<Opened>, Diagnostics> {
+    let index_dir = study.index_dir();
+    // Held while the generation is in use, so no update removes it.
+    let read_lock = ReadLock::acquire(&index_dir);
+    let Some(g) = generation::current(&index_dir)? else {
         return Ok(None);
     };
+    let known = known.filter(|(name, _)| *name == g.name).map(|(_, m)| m);
     // Searches need only the stamp; the manifest (per-document records) is
     // read when a command asks for it.
     let stamp = Stamp::read(&g.stamp(), false).filter(|s| {
@@ -1190,7 +1307,7 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
     {
         return Ok(None);
     }
-    let index = Index::open_in_dir(g.tantivy()).map_err(|e| tantivy_err(&e))?;
+    let index = generation::ReadOnly::open_index(&g.tantivy()).map_err(|e| tantivy_err(&e))?;
     schema::register(&index);
     let fields = schema::fields_of(&index.schema()).map_err(|e| tantivy_err(&e))?;
     // One process answers from one view of the index: no reload watcher.
@@ -1218,6 +1335,7 @@ pub fn open_with(study: &Study, known: Option<Manifest>) -> Result<Option<Opened
         corpus: study.corpus_dir(),
         changed: Default::default(),
         units: Default::default(),
+        _read_lock: read_lock,
     }))
 }
 

@@ -9,6 +9,7 @@ mod errors;
 mod ingest;
 mod report;
 mod safety_codings;
+mod safety_index;
 mod safety_output;
 mod search;
 mod tables;
