@@ -28,10 +28,8 @@
 //! names checked by [`generation_number`], and a generation that is not a
 //! real folder (a symbolic link, say) is refused, never followed.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-
-use fs4::fs_std::FileExt;
 
 use crate::diag::{Diagnostic, Diagnostics, display_path};
 
@@ -268,11 +266,15 @@ impl WriteLock {
             Err(e) if is_read_only(&e) => return Ok(None),
             Err(e) => return Err(io_err(&path, e)),
         };
-        if !FileExt::try_lock_exclusive(&file).map_err(|e| io_err(&path, e))? {
-            if !quiet {
-                eprintln!("waiting for another qualdex command to finish updating the index…");
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                if !quiet {
+                    eprintln!("waiting for another qualdex command to finish updating the index…");
+                }
+                file.lock().map_err(|e| io_err(&path, e))?;
             }
-            FileExt::lock_exclusive(&file).map_err(|e| io_err(&path, e))?;
+            Err(TryLockError::Error(e)) => return Err(io_err(&path, e)),
         }
         Ok(Some(WriteLock { _file: file }))
     }
@@ -280,9 +282,8 @@ impl WriteLock {
     /// Takes the lock if no other command holds it.
     fn try_acquire(index_dir: &Path) -> Option<WriteLock> {
         let file = Self::open(index_dir).ok()?;
-        FileExt::try_lock_exclusive(&file)
-            .ok()?
-            .then_some(WriteLock { _file: file })
+        file.try_lock().ok()?;
+        Some(WriteLock { _file: file })
     }
 }
 
@@ -306,7 +307,7 @@ impl ReadLock {
             .open(&path)
             .or_else(|_| File::open(&path))
             .ok();
-        let file = file.filter(|f| FileExt::lock_shared(f).is_ok());
+        let file = file.filter(|f| f.lock_shared().is_ok());
         ReadLock { _file: file }
     }
 }
@@ -326,7 +327,7 @@ fn remove_abandoned_locked(index_dir: &Path, live: Option<&str>) -> Vec<String> 
     else {
         return Vec::new();
     };
-    if !FileExt::try_lock_exclusive(&file).unwrap_or(false) {
+    if file.try_lock().is_err() {
         return Vec::new();
     }
     let mut removed = Vec::new();

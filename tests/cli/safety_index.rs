@@ -9,8 +9,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use fs4::fs_std::FileExt;
-
 use crate::support::{Run, TestStudy};
 
 /// The environment variable of the index's fault injection (see
@@ -480,7 +478,7 @@ fn abandoned_generations_are_removed_when_no_command_uses_them() {
     // Another command is building a generation (it holds the write lock):
     // nothing is removed, and the search still answers.
     let write_lock = std::fs::File::create(s.path().join(".qualdex/write.lock")).unwrap();
-    FileExt::lock_exclusive(&write_lock).unwrap();
+    write_lock.lock().unwrap();
     assert!(!s.hits("risk", &[]).is_empty());
     assert!(generations(&s).contains("g7") && generations(&s).contains("g8"));
     drop(write_lock);
@@ -491,7 +489,7 @@ fn abandoned_generations_are_removed_when_no_command_uses_them() {
 
     // A reader still using the old generation keeps it until it is done.
     let read_lock = std::fs::File::open(s.path().join(".qualdex/read.lock")).unwrap();
-    FileExt::lock_shared(&read_lock).unwrap();
+    read_lock.lock_shared().unwrap();
     s.ok(&["-q", "index", "--rebuild"]);
     assert_ne!(live(&s), g);
     assert!(generations(&s).contains(&g), "in use: kept");
