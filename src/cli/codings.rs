@@ -153,7 +153,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
 fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
     let study = ctx.study()?;
     let cb = load_codebook(&study)?;
-    let text = std::fs::read_to_string(&args.file)
+    let text = crate::fsutil::read_input_text(&args.file)
         .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&args.file))?;
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let headers: Vec<String> = rdr
