@@ -110,13 +110,17 @@ impl Codings {
         paths.sort();
         let mut problems = Vec::new();
         for p in paths {
-            let text = match std::fs::read_to_string(&p) {
+            let text = match crate::fsutil::read_input_text(&p) {
                 Ok(t) => t,
                 Err(e) => {
                     problems.push(Diagnostic::error(format!("cannot read: {e}")).in_file(&p));
                     continue;
                 }
             };
+            if let Err(d) = crate::yaml::check_nesting(&p, &text, 0) {
+                problems.push(d);
+                continue;
+            }
             match serde_yaml_ng::from_str::<CodingsFile>(&text) {
                 Ok(f) => {
                     if let Some((other, _)) = out.files.get(&f.coder) {
@@ -133,9 +137,11 @@ impl Codings {
                     }
                     out.files.insert(f.coder.clone(), (p, f));
                 }
-                Err(e) => problems.extend(
+                Err(e) => problems.extend(crate::yaml::codings_problems(
+                    &p,
+                    &text,
                     crate::study::yaml_error(&p, &text, &e, &["coder", "codings", "reviews"]).0,
-                ),
+                )),
             }
         }
         if problems.is_empty() {
