@@ -8,5 +8,6 @@ mod demo;
 mod errors;
 mod ingest;
 mod report;
+mod safety_inputs;
 mod search;
 mod tables;
