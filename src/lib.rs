@@ -18,3 +18,4 @@ pub mod render;
 pub mod report;
 pub mod study;
 pub mod table;
+pub mod yaml;

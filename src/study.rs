@@ -381,7 +381,9 @@ impl Study {
                 } else {
                     p.to_path_buf()
                 };
-                if !file.is_file() {
+                // Anything there is read (a FIFO or device is then refused
+                // by name); only a missing file is "no study file".
+                if std::fs::metadata(&file).is_err() {
                     return Err(Diagnostic::error(format!(
                         "no study file at `{}`",
                         crate::diag::display_path(&file)
@@ -408,7 +410,7 @@ impl Study {
         } else {
             root
         };
-        let text = std::fs::read_to_string(&file).map_err(|e| {
+        let text = fsutil::read_input_text(&file).map_err(|e| {
             Diagnostics::from(
                 Diagnostic::error(format!("cannot read the study file: {e}")).in_file(&file),
             )
@@ -519,7 +521,9 @@ fn find_upwards(start: &Path) -> Option<PathBuf> {
     let mut dir = Some(start);
     while let Some(d) = dir {
         let candidate = d.join(STUDY_FILE);
-        if candidate.is_file() {
+        // Not only regular files: a FIFO named qualdex.yaml is this study's
+        // file (refused when read), not a reason to look further up.
+        if std::fs::metadata(&candidate).is_ok() {
             return Some(candidate);
         }
         dir = d.parent();
@@ -540,9 +544,11 @@ const KNOWN_KEYS: &[&str] = &[
 
 /// Parses and validates a study file's text.
 pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics> {
+    crate::yaml::check_nesting(path, text, 0)?;
     let config: StudyConfig = serde_yaml_ng::from_str(text).map_err(|e| {
-        let mut d = yaml_error(path, text, &e, KNOWN_KEYS);
-        for x in &mut d.0 {
+        let first = yaml_error(path, text, &e, KNOWN_KEYS).0;
+        let mut d = structure_problems(path, text, first);
+        for x in &mut d {
             if x.help.is_none()
                 && let Some(h) = path_help(&x.message)
             {
@@ -553,7 +559,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics>
                 }
             }
         }
-        d
+        Diagnostics(d)
     })?;
     let mut problems = Vec::new();
     check_outputs(path, text, &config, &mut problems);
@@ -765,6 +771,58 @@ fn nth_table_name(text: &str, n: usize) -> Option<(usize, usize, usize)> {
     None
 }
 
+/// Keys of `speakers:` and of a table, suggested for a misspelt one.
+const SPEAKER_KEYS: &[&str] = &["interviewers", "pattern"];
+const TABLE_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "rows",
+    "cols",
+    "measure",
+    "within",
+    "cells",
+    "by",
+    "k",
+    "max_chars",
+    "attribution",
+    "order",
+    "families",
+    "source",
+    "formats",
+    "title",
+];
+
+/// Every structure problem of a study file the parser refused with
+/// `first`: each setting, speaker setting and table is checked on its own
+/// (see [`crate::yaml::Problems`]).
+fn structure_problems(path: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    use serde_yaml_ng::Value;
+    let Some(top) = crate::yaml::Problems::top(text) else {
+        return first;
+    };
+    let mut p = crate::yaml::Problems::new(path, text);
+    for (k, v) in &top {
+        let Some(k) = k.as_str() else { continue };
+        let keys = vec![k.to_string()];
+        match (k, v) {
+            ("speakers", Value::Mapping(m)) => {
+                for (sk, sv) in m {
+                    if let Some(sk) = sk.as_str() {
+                        p.check_entry::<Speakers>(&keys, sk, sv, SPEAKER_KEYS);
+                    }
+                }
+            }
+            ("tables", Value::Sequence(items)) => {
+                for (n, item) in items.iter().enumerate() {
+                    p.check::<TableSpec>(&keys, Some(n), item.clone(), TABLE_KEYS);
+                }
+            }
+            _ => p.check_entry::<StudyConfig>(&[], k, v, KNOWN_KEYS),
+        }
+    }
+    p.finish(first)
+}
+
 fn located(path: &Path, text: &str, key: &str, message: &str) -> Diagnostic {
     let d = Diagnostic::error(message).in_file(path);
     match find_key_line(text, key) {
@@ -790,6 +848,7 @@ pub fn yaml_error(
     let raw = err.to_string();
     // serde_yaml_ng appends " at line L column C"; keep the message part only.
     let message = raw.split(" at line ").next().unwrap_or(&raw).to_string();
+    let message = crate::yaml::friendly_message(message);
     let mut d = Diagnostic::error(message.clone()).in_file(path);
     if let Some(loc) = err.location() {
         d = d.at(loc.line(), loc.column()).with_source_from(text, 1);

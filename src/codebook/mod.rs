@@ -221,7 +221,7 @@ impl Codebook {
         let mut problems = Vec::new();
         let mut hasher = blake3::Hasher::new();
         for (i, file) in files.iter().enumerate() {
-            let text = match std::fs::read(file) {
+            let text = match crate::fsutil::read_bounded(file, crate::fsutil::INPUT_LIMIT) {
                 Ok(b) => match crate::corpus::decode::decode(file, &b, false) {
                     Ok(t) => t,
                     Err(d) => {
@@ -239,10 +239,15 @@ impl Codebook {
                 }
             };
             hasher.update(text.as_bytes()).update(b"\0");
+            if let Err(d) = crate::yaml::check_nesting(file, &text, 0) {
+                problems.push(d);
+                continue;
+            }
             let raw: RawCodebook = match serde_yaml_ng::from_str(&text) {
                 Ok(r) => r,
                 Err(e) => {
-                    problems.extend(codebook_yaml_error(file, &text, &e).0);
+                    let first = codebook_yaml_error(file, &text, &e).0;
+                    problems.extend(structure_problems(file, &text, first));
                     continue;
                 }
             };
@@ -351,10 +356,15 @@ impl Codebook {
         for (n, r) in raw.rules.into_iter().enumerate() {
             let mut rule_keys = key_refs.clone();
             rule_keys.push("rules");
-            // Located only when there is an error to show.
+            // Located only when there is an error to show, and only while
+            // errors are shown (locating one reads the file's lines).
+            let quiet = problems.len() >= crate::diag::MAX_SHOWN;
             let here = |msg: String, help: &str| {
                 let mut d =
                     Diagnostic::error(format!("`{path}` rule {}: {msg}", n + 1)).in_file(file);
+                if quiet {
+                    return d.with_help(help);
+                }
                 if let Some(l) = locate(text, &rule_keys).and_then(|l| nth_item(text, l, n)) {
                     d = d.at_line(l).with_source_from(text, 1);
                 }
@@ -449,10 +459,18 @@ impl Codebook {
                         RuleKind::Query(node, q)
                     }
                     Err(e) => {
-                        problems.push(here(
-                            format!("bad query `{q}`: {}", e.message),
+                        let mut d = here(
+                            format!("bad query `{}`: {}", shorten(&q, 80), e.message),
                             e.help.as_deref().unwrap_or(""),
-                        ));
+                        );
+                        // Point into the query where it is written as is.
+                        if let (Some(src), Some(col)) = (&d.source_line, e.column)
+                            && let Some(at) = src.find(q.as_str())
+                        {
+                            d.column = Some(src[..at].chars().count() + col);
+                            d.span_len = e.span_len.max(1);
+                        }
+                        problems.push(d);
                         continue;
                     }
                 }
@@ -592,6 +610,14 @@ impl Codebook {
     }
 }
 
+/// At most `max` characters of `s`, with `…` when cut.
+fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// `a/b/c` and its ancestors: `a`, `a/b`, `a/b/c`.
 pub fn ancestors(path: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -680,6 +706,101 @@ fn codebook_yaml_error(file: &Path, text: &str, e: &serde_yaml_ng::Error) -> Dia
     d
 }
 
+/// Keys of a family, a code and a rule, suggested for a misspelt one.
+const FAMILY_KEYS: &[&str] = &["label", "description", "level", "codes"];
+const CODE_KEYS: &[&str] = &[
+    "label",
+    "definition",
+    "include",
+    "exclude",
+    "examples",
+    "memo",
+    "rules",
+    "codes",
+];
+const RULE_KEYS: &[&str] = &[
+    "terms",
+    "regex",
+    "query",
+    "respondent",
+    "speaker",
+    "unless",
+    "unit",
+];
+
+/// Every structure problem of a codebook the parser refused with `first`:
+/// each family, code and rule is checked on its own (see
+/// [`crate::yaml::Problems`]).
+fn structure_problems(file: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    use serde_yaml_ng::Value;
+    let Some(top) = crate::yaml::Problems::top(text) else {
+        return first;
+    };
+    let mut p = crate::yaml::Problems::new(file, text);
+    fn codes(p: &mut crate::yaml::Problems, keys: &[String], v: &Value) {
+        match v {
+            Value::Mapping(m) => {
+                for (cid, cv) in m {
+                    let Some(cid) = cid.as_str() else { continue };
+                    let mut at = keys.to_vec();
+                    at.push(cid.to_string());
+                    if let Err(msg) = raw::check_code_id(cid) {
+                        p.push_at(&at, msg, "rename the code");
+                    }
+                    code(p, &at, cv);
+                }
+            }
+            Value::Null => {}
+            other => p.check::<raw::Ordered<RawCode>>(keys, None, other.clone(), CODE_KEYS),
+        }
+    }
+    fn code(p: &mut crate::yaml::Problems, keys: &[String], v: &Value) {
+        let Value::Mapping(m) = v else {
+            if !v.is_null() {
+                p.check::<RawCode>(keys, None, v.clone(), CODE_KEYS);
+            }
+            return;
+        };
+        for (k, v) in m {
+            let Some(k) = k.as_str() else { continue };
+            let mut at = keys.to_vec();
+            at.push(k.to_string());
+            match (k, v) {
+                ("codes", _) => codes(p, &at, v),
+                ("rules", Value::Sequence(items)) => {
+                    for (n, item) in items.iter().enumerate() {
+                        p.check::<raw::RawRule>(&at, Some(n), item.clone(), RULE_KEYS);
+                    }
+                }
+                _ => p.check_entry::<RawCode>(keys, k, v, CODE_KEYS),
+            }
+        }
+    }
+    for (k, v) in &top {
+        let Some(k) = k.as_str() else { continue };
+        if raw::METADATA.contains(&k) {
+            p.check_entry::<RawCodebook>(&[], k, v, raw::METADATA);
+            continue;
+        }
+        let keys = vec![k.to_string()];
+        match v {
+            Value::Mapping(m) => {
+                for (fk, fv) in m {
+                    let Some(fk) = fk.as_str() else { continue };
+                    if fk == "codes" {
+                        codes(&mut p, &[k.to_string(), "codes".to_string()], fv);
+                    } else {
+                        p.check_entry::<raw::RawFamily>(&keys, fk, fv, FAMILY_KEYS);
+                    }
+                }
+            }
+            Value::Null => {}
+            other => p.check::<raw::RawFamily>(&keys, None, other.clone(), FAMILY_KEYS),
+        }
+    }
+    p.finish(first)
+}
+
 fn indent_of(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
@@ -762,7 +883,7 @@ pub fn locate(text: &str, keys: &[&str]) -> Option<usize> {
 }
 
 /// The line of the `n`-th (0-based) list item below the key on line `key_line`.
-fn nth_item(text: &str, key_line: usize, n: usize) -> Option<usize> {
+pub(crate) fn nth_item(text: &str, key_line: usize, n: usize) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
     let key_indent = indent_of(lines.get(key_line - 1)?);
     let mut count = 0usize;

@@ -31,15 +31,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out: Vec<(String, T)> = Vec::new();
+                // Seen ids: a family of thousands of codes costs linear time.
+                let mut seen = std::collections::HashSet::new();
                 while let Some(key) = map.next_key::<String>()? {
-                    if out.iter().any(|(k, _)| *k == key) {
+                    if !seen.insert(key.clone()) {
                         return Err(de::Error::custom(format!("duplicate code id `{key}`")));
                     }
-                    if key.is_empty() || key.contains('/') || key.chars().any(char::is_whitespace) {
-                        return Err(de::Error::custom(format!(
-                            "code id `{key}` must be one word without `/` or spaces (use `label:` for the display name)"
-                        )));
-                    }
+                    check_code_id(&key).map_err(de::Error::custom)?;
                     let value = map.next_value::<T>()?;
                     out.push((key, value));
                 }
@@ -48,6 +46,16 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
         }
         d.deserialize_any(V(PhantomData))
     }
+}
+
+/// Checks a code id as written: one word, without `/` or spaces.
+pub fn check_code_id(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.contains('/') || key.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "code id `{key}` must be one word without `/` or spaces (use `label:` for the display name)"
+        ));
+    }
+    Ok(())
 }
 
 pub use crate::study::OneOrMany;
@@ -157,6 +165,7 @@ impl<'de> Deserialize<'de> for RawCodebook {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawCodebook, A::Error> {
                 let mut cb = RawCodebook::default();
+                let mut families = std::collections::HashSet::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "title" => {
@@ -169,7 +178,7 @@ impl<'de> Deserialize<'de> for RawCodebook {
                         "unit" => cb.unit = Some(map.next_value()?),
                         "authors" => cb.authors = Some(map.next_value()?),
                         _ => {
-                            if cb.families.iter().any(|(k, _)| *k == key) {
+                            if !families.insert(key.clone()) {
                                 return Err(de::Error::custom(format!("duplicate family `{key}`")));
                             }
                             let fam = map.next_value::<RawFamily>()?;

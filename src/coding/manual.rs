@@ -180,6 +180,10 @@ impl Codings {
                     continue;
                 }
             };
+            if let Err(d) = crate::yaml::check_nesting(&p, &text, 0) {
+                problems.push(d);
+                continue;
+            }
             match serde_yaml_ng::from_str::<CodingsFile>(&text) {
                 Ok(f) => {
                     let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
@@ -201,9 +205,11 @@ impl Codings {
                     }
                     out.files.insert(f.coder.clone(), (p, f));
                 }
-                Err(e) => problems.extend(
+                Err(e) => problems.extend(crate::yaml::codings_problems(
+                    &p,
+                    &text,
                     crate::study::yaml_error(&p, &text, &e, &["coder", "codings", "reviews"]).0,
-                ),
+                )),
             }
         }
         // `Anna` and `anna` are one file on macOS and Windows.

@@ -140,9 +140,9 @@ pub fn csv_line(text: &str, pos: Option<&csv::Position>) -> usize {
 
 fn read_sheet(path: &Path, key: &str, problems: &mut Vec<Diagnostic>) -> Sheet {
     let mut sheet = Sheet::default();
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::fsutil::read_bounded(path, crate::fsutil::INPUT_LIMIT) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return sheet,
+        Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => return sheet,
         Err(e) => {
             problems.push(Diagnostic::error(format!("cannot read: {e}")).in_file(path));
             return sheet;

@@ -184,36 +184,109 @@ fn parse_cues(text: &str, _frac: &str) -> Vec<Record> {
     records
 }
 
-/// Reads paragraphs from a .docx (Office Open XML) file.
+/// The most bytes of XML read from a .docx's `word/document.xml`: a Word
+/// transcript of a thousand pages holds a few MiB; a zip bomb (a small file
+/// that inflates to gigabytes) stops here with an error naming the file.
+pub const DOCX_XML_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The deepest nesting of XML elements read from a .docx (Word's own
+/// documents nest a few dozen levels; tables in tables a few more).
+pub const DOCX_XML_DEPTH: usize = 1024;
+
+/// A reader that fails once more than `limit` bytes have been read, noting
+/// that it did so (an archive entry may claim any size).
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    exceeded: bool,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One byte more than allowed means too large.
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? == 0 {
+                return Ok(0);
+            }
+            self.exceeded = true;
+            return Err(std::io::Error::other("the document is too large"));
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads paragraphs from a .docx (Office Open XML) file. The XML is
+/// streamed from the archive, at most [`DOCX_XML_LIMIT`] bytes of it.
 pub fn parse_docx(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, Diagnostic> {
+    parse_docx_capped(path, bytes, DOCX_XML_LIMIT)
+}
+
+/// [`parse_docx`] with a given cap on the XML read.
+pub fn parse_docx_capped(path: &Path, bytes: &[u8], limit: u64) -> Result<Vec<Record>, Diagnostic> {
     let bad = |why: String| {
         Diagnostic::error(format!("cannot read the Word document: {why}"))
             .in_file(path)
             .with_help("save it again from Word or LibreOffice as .docx, or export it as .txt")
     };
+    let too_large = || {
+        Diagnostic::error(format!(
+            "cannot read the Word document: its text part (word/document.xml) inflates to more than {} MiB",
+            limit / (1024 * 1024)
+        ))
+        .in_file(path)
+        .with_help("a Word transcript holds a few MiB of text: check the file (it may be a zip bomb), or export it as .txt")
+    };
     let mut zip =
         zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
-    let mut xml = String::new();
-    zip.by_name("word/document.xml")
-        .map_err(|_| bad("it has no word/document.xml part".into()))?
-        .read_to_string(&mut xml)
-        .map_err(|e| bad(e.to_string()))?;
-    let mut reader = quick_xml::Reader::from_str(&xml);
+    let entry = zip
+        .by_name("word/document.xml")
+        .map_err(|_| bad("it has no word/document.xml part".into()))?;
+    if entry.size() > limit {
+        return Err(too_large());
+    }
+    let capped = Capped {
+        inner: entry,
+        left: limit,
+        exceeded: false,
+    };
+    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(capped));
+    let mut buf = Vec::new();
     let mut records = Vec::new();
     let mut para = String::new();
     let mut in_text = false;
     let mut depth_p = 0usize;
+    // Elements open around the current event.
+    let mut depth = 0usize;
     loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => match e.local_name().as_ref() {
-                "p" => {
-                    depth_p += 1;
+        buf.clear();
+        let event = reader.read_event_into(&mut buf);
+        if reader.get_ref().get_ref().exceeded {
+            return Err(too_large());
+        }
+        match event {
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                if depth > DOCX_XML_DEPTH {
+                    return Err(bad(format!(
+                        "its XML nests elements more than {DOCX_XML_DEPTH} levels deep"
+                    )));
                 }
-                "t" => in_text = true,
-                "tab" => para.push('\t'),
-                "br" | "cr" => para.push(' '),
-                _ => {}
-            },
+                match e.local_name().as_ref() {
+                    "p" => {
+                        depth_p += 1;
+                    }
+                    "t" => in_text = true,
+                    "tab" => para.push('\t'),
+                    "br" | "cr" => para.push(' '),
+                    _ => {}
+                }
+            }
             Ok(Event::Empty(e)) => match e.local_name().as_ref() {
                 "tab" => para.push('\t'),
                 "br" | "cr" => para.push(' '),
@@ -241,20 +314,28 @@ pub fn parse_docx(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, Diagnostic> 
                 };
                 para.push_str(&s);
             }
-            Ok(Event::End(e)) => match e.local_name().as_ref() {
-                "t" => in_text = false,
-                "p" => {
-                    depth_p = depth_p.saturating_sub(1);
-                    if depth_p == 0 {
-                        records.push(Record {
-                            speaker: None,
-                            timestamp: None,
-                            text: std::mem::take(&mut para),
-                        });
+            Ok(Event::End(e)) => {
+                depth = depth.saturating_sub(1);
+                match e.local_name().as_ref() {
+                    "t" => in_text = false,
+                    "p" => {
+                        depth_p = depth_p.saturating_sub(1);
+                        // Blank paragraphs are dropped when the text is
+                        // assembled; dropping them here keeps a file of
+                        // millions of empty ones from costing a record each.
+                        if depth_p == 0 && !para.trim().is_empty() {
+                            records.push(Record {
+                                speaker: None,
+                                timestamp: None,
+                                text: std::mem::take(&mut para),
+                            });
+                        } else if depth_p == 0 {
+                            para.clear();
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
-            },
+            }
             Ok(Event::Eof) => break,
             Err(e) => return Err(bad(format!("malformed XML: {e}"))),
             _ => {}
@@ -319,5 +400,69 @@ mod tests {
             assemble(&r).text,
             "Anna: first line second line\nBo: reply\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod docx_bounds {
+    use super::*;
+    use std::io::Write;
+
+    fn zip_with(xml: &[u8]) -> Vec<u8> {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut z = zip::ZipWriter::new(&mut buf);
+        z.start_file(
+            "word/document.xml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        z.write_all(xml).unwrap();
+        z.finish().unwrap();
+        buf.into_inner()
+    }
+
+    #[test]
+    fn the_capped_reader_stops_one_byte_past_the_limit() {
+        let mut ok = Capped {
+            inner: &b"0123456789"[..],
+            left: 10,
+            exceeded: false,
+        };
+        let mut out = Vec::new();
+        ok.read_to_end(&mut out).unwrap();
+        assert_eq!((out.len(), ok.exceeded), (10, false));
+        let mut over = Capped {
+            inner: &b"0123456789"[..],
+            left: 9,
+            exceeded: false,
+        };
+        assert!(over.read_to_end(&mut Vec::new()).is_err());
+        assert!(over.exceeded);
+    }
+
+    #[test]
+    fn xml_past_the_cap_or_too_deep_is_refused() {
+        let mut xml = b"<w:document><w:body><w:p><w:r><w:t>".to_vec();
+        xml.extend(std::iter::repeat_n(b'a', 20_000));
+        xml.extend_from_slice(b"</w:t></w:r></w:p></w:body></w:document>");
+        let z = zip_with(&xml);
+        let p = Path::new("a.docx");
+        assert_eq!(
+            parse_docx_capped(p, &z, 1 << 20).unwrap()[0].text.len(),
+            20_000
+        );
+        let e = parse_docx_capped(p, &z, 10_000).unwrap_err();
+        assert!(e.message.contains("word/document.xml"), "{}", e.message);
+        let deep = format!(
+            "<w:document>{}x{}</w:document>",
+            "<w:p>".repeat(DOCX_XML_DEPTH + 1),
+            "</w:p>".repeat(DOCX_XML_DEPTH + 1)
+        );
+        let e = parse_docx(p, &zip_with(deep.as_bytes())).unwrap_err();
+        assert!(e.message.contains("levels deep"), "{}", e.message);
+        let blank = "<w:p><w:r><w:t> </w:t></w:r></w:p>".repeat(10_000);
+        let xml = format!("<w:document>{blank}<w:p><w:r><w:t>x</w:t></w:r></w:p></w:document>");
+        let r = parse_docx(p, &zip_with(xml.as_bytes())).unwrap();
+        assert_eq!(r.len(), 1);
     }
 }

@@ -44,12 +44,15 @@ pub fn parse(path: &Path, text: &str) -> Result<FrontMatter, Diagnostics> {
             .into());
     };
     let yaml = &text[first_end..yaml_end];
+    // The YAML starts on the file's second line.
+    crate::yaml::check_nesting(path, yaml, 1)?;
     let value: serde_yaml_ng::Value = if yaml.trim().is_empty() {
         serde_yaml_ng::Value::Null
     } else {
         serde_yaml_ng::from_str(yaml).map_err(|e| {
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            let msg = crate::yaml::friendly_message(msg);
             let mut d = Diagnostic::error(format!("malformed front matter: {msg}")).in_file(path);
             if let Some(loc) = e.location() {
                 d = d.at(loc.line() + 1, loc.column()).with_source_from(text, 1);

@@ -326,9 +326,10 @@ pub struct ReadOptions {
 
 /// Reads and parses one transcript.
 pub fn read_document(file: &FoundFile, opts: &ReadOptions) -> Result<Document, Diagnostics> {
-    let bytes = std::fs::read(&file.abs).map_err(|e| {
-        Diagnostics::from(Diagnostic::error(format!("cannot read: {e}")).in_file(&file.abs))
-    })?;
+    let bytes =
+        crate::fsutil::read_bounded(&file.abs, crate::fsutil::INPUT_LIMIT).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(format!("cannot read: {e}")).in_file(&file.abs))
+        })?;
     parse(&file.rel, &file.abs, file.format, Cow::Owned(bytes), opts)
 }
 
@@ -394,7 +395,7 @@ fn plain(
 /// is not valid UTF-8 can only have been indexed with `--lossy`, so it is
 /// decoded that way.
 pub fn indexed_text(abs: &Path, hash: &str) -> Option<String> {
-    let bytes = std::fs::read(abs).ok()?;
+    let bytes = crate::fsutil::read_bounded(abs, crate::fsutil::INPUT_LIMIT).ok()?;
     if blake3::hash(&bytes).to_hex().as_str() != hash {
         return None;
     }

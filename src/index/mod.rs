@@ -132,9 +132,12 @@ fn inputs_fingerprint(study: &Study, corpus_dir: &Path) -> String {
     let mut h = blake3::Hasher::new();
     let mut file = |p: &Path| {
         h.update(p.to_string_lossy().as_bytes()).update(b"\0");
-        match std::fs::read(p) {
+        // Bounded: a FIFO or device here is not read; it changes the
+        // fingerprint, so the update loads the file and reports it.
+        match crate::fsutil::read_bounded(p, crate::fsutil::INPUT_LIMIT) {
             Ok(bytes) => h.update(&(bytes.len() as u64).to_le_bytes()).update(&bytes),
-            Err(_) => h.update(b"(missing)"),
+            Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => h.update(b"(missing)"),
+            Err(e) => h.update(format!("(unreadable: {e})").as_bytes()),
         };
     };
     for c in &study.config.codebooks {
@@ -191,8 +194,19 @@ fn check_manual_codes(cb: &Codebook, codings: &Codings) -> Result<(), Diagnostic
             .iter()
             .map(|m| (&m.code, &m.doc))
             .chain(file.reviews.iter().map(|r| (&r.code, &r.doc)));
+        // Read once, and only when a coding needs locating.
+        let mut text: Option<String> = None;
         for (code, doc) in codes {
             if cb.code(code).is_none() {
+                // Past what is shown, count the problem without the cost of
+                // a suggestion and a location.
+                if problems.len() >= crate::diag::MAX_SHOWN {
+                    problems.push(
+                        Diagnostic::error(format!("coding of `{doc}` names unknown code `{code}`"))
+                            .in_file(path),
+                    );
+                    continue;
+                }
                 let mut d = match cb.resolve(code) {
                     Ok(r) => Diagnostic::error(format!(
                         "coding of `{doc}` names `{code}`; write the full path `{}`",
@@ -204,12 +218,14 @@ fn check_manual_codes(cb: &Codebook, codings: &Codings) -> Result<(), Diagnostic
                     }
                 };
                 d = d.in_file(path);
-                if let Ok(text) = std::fs::read_to_string(path)
-                    && let Some(line) = text
-                        .lines()
-                        .position(|l| l.contains(&format!("code: {code}")))
+                let text = text.get_or_insert_with(|| {
+                    crate::fsutil::read_input_text(path).unwrap_or_default()
+                });
+                if let Some(line) = text
+                    .lines()
+                    .position(|l| l.contains(&format!("code: {code}")))
                 {
-                    d = d.at_line(line + 1).with_source_from(&text, 1);
+                    d = d.at_line(line + 1).with_source_from(text, 1);
                 }
                 problems.push(d);
             }

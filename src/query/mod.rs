@@ -95,6 +95,10 @@ pub struct Compiler<'a> {
     exact: TextAnalyzer,
     /// Text leaves match whole documents (see [`Compiler::for_unit`]).
     whole_documents: bool,
+    /// Problems located so far: the query is quoted under the first
+    /// [`crate::diag::MAX_SHOWN`] only (the rest are counted, not shown),
+    /// so a long query of bad terms costs linear time, not a copy each.
+    located: std::cell::Cell<usize>,
 }
 
 impl<'a> Compiler<'a> {
@@ -109,6 +113,7 @@ impl<'a> Compiler<'a> {
             stem: schema::stem_analyzer(&opened.language),
             exact: schema::exact_analyzer(),
             whole_documents: false,
+            located: std::cell::Cell::new(0),
         }
     }
 
@@ -157,11 +162,17 @@ impl<'a> Compiler<'a> {
     }
 
     fn located(&self, span: parse::Span, message: String, help: String) -> Diagnostic {
-        Diagnostic::error(message)
+        let n = self.located.get();
+        self.located.set(n + 1);
+        let d = Diagnostic::error(message)
             .in_origin("query")
             .at(1, span.0 + 1)
-            .with_source(self.query.replace('\n', " "), span.1)
-            .with_help(help)
+            .with_help(help);
+        if n < crate::diag::MAX_SHOWN {
+            d.with_source(self.query.replace('\n', " "), span.1)
+        } else {
+            d
+        }
     }
 
     /// Compiles a tree, reporting every problem found.
@@ -1277,4 +1288,45 @@ pub fn count(opened: &Opened, query: Box<dyn Query>, kind: UnitKind) -> Result<u
         .searcher()
         .search(&q, &tantivy::collector::Count)
         .map_err(|e| Diagnostics::from(Diagnostic::error(format!("search failed: {e}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-document study with its index, in a temporary folder.
+    fn opened() -> (tempfile::TempDir, Opened) {
+        let dir = tempfile::tempdir().unwrap();
+        crate::study::init(dir.path(), "T").unwrap();
+        std::fs::write(
+            dir.path().join("corpus/a.txt"),
+            "Interviewer: hi\nAnna: risk is high.\n",
+        )
+        .unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let study = crate::study::Study::locate(Some(dir.path()), &cwd).unwrap();
+        let opts = crate::index::IndexOptions {
+            quiet: true,
+            ..Default::default()
+        };
+        crate::index::update(&study, &opts).unwrap();
+        let opened = crate::index::open(&study).unwrap().unwrap();
+        (dir, opened)
+    }
+
+    #[test]
+    fn a_long_query_of_bad_terms_quotes_itself_only_under_the_shown_problems() {
+        let (_dir, opened) = opened();
+        let q = ": ".repeat(5_000);
+        let node = parse::parse(&q).unwrap();
+        for unit in [UnitKind::Paragraph, UnitKind::Sentence] {
+            let Err(e) = Compiler::new(&opened, &q).compile_search(&node, unit) else {
+                panic!("bad terms compile");
+            };
+            assert_eq!(e.0.len(), 5_000);
+            let quoted = e.0.iter().filter(|d| d.source_line.is_some()).count();
+            assert_eq!(quoted, crate::diag::MAX_SHOWN);
+            assert_eq!(e.0[4_999].column, Some(9_999));
+        }
+    }
 }

@@ -9,8 +9,17 @@
 //! value   := word ["*"] | "\"" words "\"" ["~" N | "*"]
 //! ```
 //! Every node keeps its character span in the query so errors can point at it.
+//!
+//! Parentheses and `NOT`s nest at most [`MAX_DEPTH`] levels deep, so every
+//! recursive walk of a tree (compiling, evaluating, dropping) stays far
+//! inside a thread's stack.
 
 use crate::diag::Diagnostic;
+
+/// The deepest nesting of parentheses and `NOT`s a query may have. Real
+/// queries use a handful of levels; a deeper one is refused with an error
+/// pointing at the first token past the bound.
+pub const MAX_DEPTH: usize = 256;
 
 /// A span of the query, in characters: (start, length).
 pub type Span = (usize, usize);
@@ -253,102 +262,164 @@ fn lex(query: &str) -> Result<Vec<(Tok, Span)>, Diagnostic> {
     Ok(out)
 }
 
-struct Parser<'a> {
-    query: &'a str,
-    toks: Vec<(Tok, Span)>,
-    pos: usize,
+/// One open group while parsing: the whole query, or a parenthesis.
+struct Group {
+    /// The `(` that opened it (`None` for the whole query).
+    open: Option<Span>,
+    /// Finished `OR` alternatives.
+    alternatives: Vec<Node>,
+    /// Terms of the `AND` being read.
+    terms: Vec<Node>,
+    /// `NOT`s read before the next term.
+    nots: usize,
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Tok> {
-        self.toks.get(self.pos).map(|t| &t.0)
-    }
-
-    fn span(&self) -> Span {
-        self.toks
-            .get(self.pos)
-            .map_or((self.query.chars().count(), 1), |t| t.1)
-    }
-
-    fn or(&mut self) -> Result<Node, Diagnostic> {
-        let mut parts = vec![self.and()?];
-        while self.peek() == Some(&Tok::Or) {
-            self.pos += 1;
-            parts.push(self.and()?);
+impl Group {
+    fn new(open: Option<Span>) -> Group {
+        Group {
+            open,
+            alternatives: Vec::new(),
+            terms: Vec::new(),
+            nots: 0,
         }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Node::Or(parts)
-        })
     }
 
-    fn and(&mut self) -> Result<Node, Diagnostic> {
-        let mut parts = vec![self.unary()?];
-        loop {
-            match self.peek() {
-                Some(Tok::And) => {
-                    self.pos += 1;
-                    parts.push(self.unary()?);
+    /// Ends the `AND` being read.
+    fn end_and(&mut self) {
+        let mut terms = std::mem::take(&mut self.terms);
+        self.alternatives.push(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Node::And(terms)
+        });
+    }
+
+    /// Ends the group: its tree.
+    fn finish(mut self) -> Node {
+        self.end_and();
+        if self.alternatives.len() == 1 {
+            self.alternatives.remove(0)
+        } else {
+            Node::Or(self.alternatives)
+        }
+    }
+}
+
+/// Parses the tokens without recursion (an explicit stack of groups), so a
+/// deeply nested query cannot exhaust the stack while it is read; the depth
+/// bound then protects every later walk of the tree.
+fn parse_tokens(query: &str, toks: &[(Tok, Span)]) -> Result<Node, Diagnostic> {
+    let end = (query.chars().count(), 1);
+    let span_at = |pos: usize| toks.get(pos).map_or(end, |t| t.1);
+    let mut groups = vec![Group::new(None)];
+    // Parentheses and `NOT`s open around the current token.
+    let mut depth = 0usize;
+    let mut pos = 0usize;
+    let too_deep = |pos: usize| {
+        err(
+            query,
+            span_at(pos),
+            format!("the query nests more than {MAX_DEPTH} levels of parentheses and `NOT`"),
+            "simplify the query: `NOT NOT x` is `x`, and `((x))` is `x`",
+        )
+    };
+    loop {
+        // Expect a term: `NOT`s and `(`s, then a word or phrase.
+        let mut term = loop {
+            let group = groups.last_mut().expect("the query's own group");
+            match toks.get(pos) {
+                Some((Tok::Not, _)) => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(too_deep(pos));
+                    }
+                    group.nots += 1;
+                    pos += 1;
                 }
-                Some(Tok::Leaf(_) | Tok::Not | Tok::LParen) => parts.push(self.unary()?),
-                _ => break,
-            }
-        }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Node::And(parts)
-        })
-    }
-
-    fn unary(&mut self) -> Result<Node, Diagnostic> {
-        if self.peek() == Some(&Tok::Not) {
-            self.pos += 1;
-            return Ok(Node::Not(Box::new(self.unary()?)));
-        }
-        self.primary()
-    }
-
-    fn primary(&mut self) -> Result<Node, Diagnostic> {
-        let span = self.span();
-        match self.toks.get(self.pos).cloned() {
-            Some((Tok::LParen, open)) => {
-                self.pos += 1;
-                let inner = self.or()?;
-                if self.peek() != Some(&Tok::RParen) {
+                Some((Tok::LParen, open)) => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(too_deep(pos));
+                    }
+                    groups.push(Group::new(Some(*open)));
+                    pos += 1;
+                }
+                Some((Tok::Leaf(l), _)) => {
+                    pos += 1;
+                    break Node::Leaf(l.clone());
+                }
+                Some((Tok::RParen, span)) => {
                     return Err(err(
-                        self.query,
-                        open,
-                        "unclosed parenthesis",
-                        "add the closing `)`",
+                        query,
+                        *span,
+                        "unexpected `)`",
+                        "remove it, or add the matching `(`",
                     ));
                 }
-                self.pos += 1;
-                Ok(inner)
+                Some((Tok::And | Tok::Or, span)) => {
+                    return Err(err(
+                        query,
+                        *span,
+                        "an operator needs a term on each side",
+                        "write e.g. `risk AND contract`",
+                    ));
+                }
+                None => {
+                    return Err(err(
+                        query,
+                        end,
+                        "the query ends too early",
+                        "add a term after the operator",
+                    ));
+                }
             }
-            Some((Tok::Leaf(l), _)) => {
-                self.pos += 1;
-                Ok(Node::Leaf(l))
+        };
+        // After a term: close the groups it ends, then read an operator.
+        loop {
+            let group = groups.last_mut().expect("the query's own group");
+            for _ in 0..group.nots {
+                term = Node::Not(Box::new(term));
             }
-            Some((Tok::RParen, _)) => Err(err(
-                self.query,
-                span,
-                "unexpected `)`",
-                "remove it, or add the matching `(`",
-            )),
-            Some((Tok::And | Tok::Or, _)) => Err(err(
-                self.query,
-                span,
-                "an operator needs a term on each side",
-                "write e.g. `risk AND contract`",
-            )),
-            _ => Err(err(
-                self.query,
-                span,
-                "the query ends too early",
-                "add a term after the operator",
-            )),
+            depth -= group.nots;
+            group.nots = 0;
+            group.terms.push(term);
+            match toks.get(pos) {
+                Some((Tok::RParen, span)) => {
+                    if group.open.is_none() {
+                        return Err(err(
+                            query,
+                            *span,
+                            "unexpected `)`",
+                            "remove it, or add the matching `(`",
+                        ));
+                    }
+                    pos += 1;
+                    depth -= 1;
+                    term = groups.pop().expect("an open parenthesis").finish();
+                }
+                None => {
+                    if let Some(open) = group.open {
+                        return Err(err(
+                            query,
+                            open,
+                            "unclosed parenthesis",
+                            "add the closing `)`",
+                        ));
+                    }
+                    return Ok(groups.pop().expect("the query's own group").finish());
+                }
+                Some((Tok::Or, _)) => {
+                    group.end_and();
+                    pos += 1;
+                    break;
+                }
+                Some((Tok::And, _)) => {
+                    pos += 1;
+                    break;
+                }
+                // Juxtaposition means AND.
+                Some(_) => break,
+            }
         }
     }
 }
@@ -360,22 +431,7 @@ pub fn parse(query: &str) -> Result<Node, Diagnostic> {
         return Err(Diagnostic::error("the query is empty")
             .with_help("give some words, e.g. `qualdex search \"revenue model\"`"));
     }
-    let mut p = Parser {
-        query,
-        toks,
-        pos: 0,
-    };
-    let node = p.or()?;
-    if p.pos < p.toks.len() {
-        let span = p.span();
-        return Err(err(
-            query,
-            span,
-            "unexpected `)`",
-            "remove it, or add the matching `(`",
-        ));
-    }
-    Ok(node)
+    parse_tokens(query, &toks)
 }
 
 /// Every leaf, in order.
@@ -448,6 +504,207 @@ mod tests {
         assert_eq!(e.message, "the query ends too early");
         let e = parse("go*vern").unwrap_err();
         assert!(e.message.starts_with("wildcards"));
+    }
+
+    /// The recursive parser this module had before it became iterative:
+    /// the reference the iterative one is checked against.
+    mod reference {
+        use super::super::*;
+
+        struct Parser<'a> {
+            query: &'a str,
+            toks: Vec<(Tok, Span)>,
+            pos: usize,
+        }
+
+        impl Parser<'_> {
+            fn peek(&self) -> Option<&Tok> {
+                self.toks.get(self.pos).map(|t| &t.0)
+            }
+
+            fn span(&self) -> Span {
+                self.toks
+                    .get(self.pos)
+                    .map_or((self.query.chars().count(), 1), |t| t.1)
+            }
+
+            fn or(&mut self) -> Result<Node, Diagnostic> {
+                let mut parts = vec![self.and()?];
+                while self.peek() == Some(&Tok::Or) {
+                    self.pos += 1;
+                    parts.push(self.and()?);
+                }
+                Ok(if parts.len() == 1 {
+                    parts.remove(0)
+                } else {
+                    Node::Or(parts)
+                })
+            }
+
+            fn and(&mut self) -> Result<Node, Diagnostic> {
+                let mut parts = vec![self.unary()?];
+                loop {
+                    match self.peek() {
+                        Some(Tok::And) => {
+                            self.pos += 1;
+                            parts.push(self.unary()?);
+                        }
+                        Some(Tok::Leaf(_) | Tok::Not | Tok::LParen) => parts.push(self.unary()?),
+                        _ => break,
+                    }
+                }
+                Ok(if parts.len() == 1 {
+                    parts.remove(0)
+                } else {
+                    Node::And(parts)
+                })
+            }
+
+            fn unary(&mut self) -> Result<Node, Diagnostic> {
+                if self.peek() == Some(&Tok::Not) {
+                    self.pos += 1;
+                    return Ok(Node::Not(Box::new(self.unary()?)));
+                }
+                self.primary()
+            }
+
+            fn primary(&mut self) -> Result<Node, Diagnostic> {
+                let span = self.span();
+                match self.toks.get(self.pos).cloned() {
+                    Some((Tok::LParen, open)) => {
+                        self.pos += 1;
+                        let inner = self.or()?;
+                        if self.peek() != Some(&Tok::RParen) {
+                            return Err(err(
+                                self.query,
+                                open,
+                                "unclosed parenthesis",
+                                "add the closing `)`",
+                            ));
+                        }
+                        self.pos += 1;
+                        Ok(inner)
+                    }
+                    Some((Tok::Leaf(l), _)) => {
+                        self.pos += 1;
+                        Ok(Node::Leaf(l))
+                    }
+                    Some((Tok::RParen, _)) => Err(err(
+                        self.query,
+                        span,
+                        "unexpected `)`",
+                        "remove it, or add the matching `(`",
+                    )),
+                    Some((Tok::And | Tok::Or, _)) => Err(err(
+                        self.query,
+                        span,
+                        "an operator needs a term on each side",
+                        "write e.g. `risk AND contract`",
+                    )),
+                    _ => Err(err(
+                        self.query,
+                        span,
+                        "the query ends too early",
+                        "add a term after the operator",
+                    )),
+                }
+            }
+        }
+
+        pub fn parse(query: &str) -> Result<Node, Diagnostic> {
+            let toks = lex(query)?;
+            let mut p = Parser {
+                query,
+                toks,
+                pos: 0,
+            };
+            let node = p.or()?;
+            if p.pos < p.toks.len() {
+                let span = p.span();
+                return Err(err(
+                    query,
+                    span,
+                    "unexpected `)`",
+                    "remove it, or add the matching `(`",
+                ));
+            }
+            Ok(node)
+        }
+    }
+
+    #[test]
+    fn iterative_parser_agrees_with_the_recursive_one() {
+        const WORDS: [&str; 12] = [
+            "a", "b", "case:x", "\"p q\"", "AND", "OR", "NOT", "-c", "(", ")", "&&", "||",
+        ];
+        // Every sequence of up to 4 tokens, then seeded longer ones.
+        let mut queries = vec![String::new()];
+        let mut frontier = vec![Vec::<&str>::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for seq in &frontier {
+                for w in WORDS {
+                    let mut s = seq.clone();
+                    s.push(w);
+                    queries.push(s.join(" "));
+                    next.push(s);
+                }
+            }
+            frontier = next;
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut q = Vec::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                q.push(WORDS[(x % WORDS.len() as u64) as usize]);
+            }
+            queries.push(q.join(" "));
+        }
+        for q in queries {
+            if lex(&q).map(|t| t.is_empty()).unwrap_or(false) {
+                continue;
+            }
+            let (new, old) = (parse(&q), reference::parse(&q));
+            match (&new, &old) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{q}"),
+                (Err(a), Err(b)) => {
+                    assert_eq!((&a.message, a.column), (&b.message, b.column), "{q}")
+                }
+                _ => panic!("{q}: {new:?} vs {old:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_the_error_points_at_the_first_token_past_it() {
+        let ok = format!("{}risk", "NOT ".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        let ok = format!("{}risk{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert_eq!(leaf(&parse(&ok).unwrap()).value, "risk");
+        for n in [MAX_DEPTH + 1, 1_000, 100_000] {
+            let e = parse(&format!("{}risk", "NOT ".repeat(n))).unwrap_err();
+            assert!(
+                e.message.contains("nests more than 256 levels"),
+                "{}",
+                e.message
+            );
+            assert_eq!(e.column, Some(4 * MAX_DEPTH + 1));
+            let e = parse(&format!("{}risk{}", "(".repeat(n), ")".repeat(n))).unwrap_err();
+            assert_eq!(e.column, Some(MAX_DEPTH + 1));
+            let e = parse(&format!("{}risk", "-".repeat(n))).unwrap_err();
+            assert_eq!(e.column, Some(MAX_DEPTH + 1));
+        }
+        // Mixed: `NOT (` counts two levels; closed groups give their levels back.
+        let half = "NOT (a ".repeat(MAX_DEPTH / 2);
+        let q = format!("{half}b{}", ")".repeat(MAX_DEPTH / 2));
+        assert!(parse(&format!("{q} {q}")).is_ok());
+        assert!(parse(&format!("{half}NOT b{}", ")".repeat(MAX_DEPTH / 2))).is_err());
     }
 
     #[test]

@@ -299,7 +299,15 @@ impl Preparer<'_> {
                     .collect::<Result<_, _>>()?,
             ),
             Node::Not(n) => Prepared::Not(Box::new(self.prepare(n, reader)?)),
-            Node::Nothing => Prepared::Nothing,
+            leaf => self.leaf(leaf, reader)?,
+        })
+    }
+
+    /// A leaf of the tree, prepared (apart from the recursive
+    /// [`Preparer::prepare`], whose frame then stays small for deep trees).
+    fn leaf(&mut self, node: &Node, reader: &SegmentReader) -> Result<Prepared, Diagnostics> {
+        Ok(match node {
+            Node::And(_) | Node::Or(_) | Node::Not(_) | Node::Nothing => Prepared::Nothing,
             Node::Whole(q) => {
                 let w = q
                     .weight(EnableScoring::disabled_from_searcher(self.searcher))
@@ -313,56 +321,64 @@ impl Preparer<'_> {
                 }
                 Prepared::Code(self.codes[term].clone())
             }
-            Node::Words { slots, slop } => {
-                let inverted = reader
-                    .inverted_index(self.opened.fields.text)
-                    .map_err(|e| failed(&e))?;
-                let mut prepared = Vec::with_capacity(slots.len());
-                for slot in slots {
-                    let mut postings = Vec::new();
-                    match slot {
-                        Slot::Terms(terms) => {
-                            for t in terms {
-                                if let Some(p) = inverted
-                                    .read_postings(t, IndexRecordOption::WithFreqsAndPositions)
-                                    .map_err(|e| failed(&e))?
-                                {
-                                    postings.push(p);
-                                }
-                            }
-                        }
-                        Slot::Prefix { prefix, max } => {
-                            let mut stream = inverted
-                                .terms()
-                                .range()
-                                .ge(prefix.as_bytes())
-                                .into_stream()
-                                .map_err(|e| failed(&e))?;
-                            while postings.len() < *max
-                                && stream.advance()
-                                && stream.key().starts_with(prefix.as_bytes())
-                            {
-                                postings.push(
-                                    inverted
-                                        .read_postings_from_terminfo(
-                                            stream.value(),
-                                            IndexRecordOption::WithFreqsAndPositions,
-                                        )
-                                        .map_err(|e| failed(&e))?,
-                                );
-                            }
+            Node::Words { slots, slop } => self.words(slots, *slop, reader)?,
+        })
+    }
+
+    /// A word or phrase's postings in a segment.
+    fn words(
+        &self,
+        slots: &[Slot],
+        slop: u32,
+        reader: &SegmentReader,
+    ) -> Result<Prepared, Diagnostics> {
+        let inverted = reader
+            .inverted_index(self.opened.fields.text)
+            .map_err(|e| failed(&e))?;
+        let mut prepared = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let mut postings = Vec::new();
+            match slot {
+                Slot::Terms(terms) => {
+                    for t in terms {
+                        if let Some(p) = inverted
+                            .read_postings(t, IndexRecordOption::WithFreqsAndPositions)
+                            .map_err(|e| failed(&e))?
+                        {
+                            postings.push(p);
                         }
                     }
-                    if postings.is_empty() {
-                        return Ok(Prepared::Nothing);
-                    }
-                    prepared.push(SlotPostings::new(postings));
                 }
-                Prepared::Words {
-                    slots: prepared,
-                    slop: *slop,
+                Slot::Prefix { prefix, max } => {
+                    let mut stream = inverted
+                        .terms()
+                        .range()
+                        .ge(prefix.as_bytes())
+                        .into_stream()
+                        .map_err(|e| failed(&e))?;
+                    while postings.len() < *max
+                        && stream.advance()
+                        && stream.key().starts_with(prefix.as_bytes())
+                    {
+                        postings.push(
+                            inverted
+                                .read_postings_from_terminfo(
+                                    stream.value(),
+                                    IndexRecordOption::WithFreqsAndPositions,
+                                )
+                                .map_err(|e| failed(&e))?,
+                        );
+                    }
                 }
             }
+            if postings.is_empty() {
+                return Ok(Prepared::Nothing);
+            }
+            prepared.push(SlotPostings::new(postings));
+        }
+        Ok(Prepared::Words {
+            slots: prepared,
+            slop,
         })
     }
 }
@@ -501,7 +517,6 @@ fn sentence_of(stok: &[u32], pos: u32) -> Option<usize> {
 fn eval(node: &mut Prepared, para: &Paragraph, scratch: &mut Scratch) -> Bits {
     let n = para.stok.len();
     match node {
-        Prepared::Nothing => Bits::none(n),
         Prepared::And(children) => {
             let mut acc = Bits::all(n);
             for c in children {
@@ -527,6 +542,16 @@ fn eval(node: &mut Prepared, para: &Paragraph, scratch: &mut Scratch) -> Bits {
             b.trim(n);
             b
         }
+        leaf => eval_leaf(leaf, para, scratch),
+    }
+}
+
+/// A leaf's sentences in a paragraph (apart from the recursive [`eval`],
+/// whose frame then stays small for deep trees).
+fn eval_leaf(node: &mut Prepared, para: &Paragraph, scratch: &mut Scratch) -> Bits {
+    let n = para.stok.len();
+    match node {
+        Prepared::And(_) | Prepared::Or(_) | Prepared::Not(_) | Prepared::Nothing => Bits::none(n),
         Prepared::Whole(scorer) => {
             if scorer.doc() < para.doc {
                 scorer.seek(para.doc);

@@ -10,6 +10,7 @@ mod ingest;
 mod report;
 mod safety_codings;
 mod safety_index;
+mod safety_inputs;
 mod safety_output;
 mod search;
 mod tables;
