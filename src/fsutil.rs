@@ -124,6 +124,24 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     Ok(bytes)
 }
 
+/// Reads one of qualdex's own cache files (a manifest, stamp or word-form
+/// table in the index folder): `None` when it is missing, unreadable, not
+/// a regular file, or not UTF-8 text where `text` is asked, so that the
+/// cache is rebuilt instead. A study can ship its `.qualdex/`, so a FIFO
+/// planted there must not block; there is no small size cap, since a cache
+/// grows with the corpus.
+pub fn read_cache(path: &Path) -> Option<Vec<u8>> {
+    read_bounded(path, CACHE_LIMIT).ok()
+}
+
+/// [`read_cache`] as UTF-8 text.
+pub fn read_cache_text(path: &Path) -> Option<String> {
+    String::from_utf8(read_cache(path)?).ok()
+}
+
+/// The most bytes read from one cache file.
+const CACHE_LIMIT: u64 = 16 * 1024 * 1024 * 1024;
+
 /// [`read_bounded`] with [`INPUT_LIMIT`], as UTF-8 text (a BOM is kept; the
 /// caller's parser decides). Invalid UTF-8 is an `InvalidData` I/O error
 /// naming the byte offset.

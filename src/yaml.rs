@@ -300,7 +300,10 @@ impl<'a> Problems<'a> {
     pub fn finish(self, first: Vec<Diagnostic>) -> Vec<Diagnostic> {
         let mut out = self.out;
         for d in first {
-            if let Some(o) = out.iter_mut().find(|o| bare(&o.message) == bare(&d.message)) {
+            if let Some(o) = out
+                .iter_mut()
+                .find(|o| bare(&o.message) == bare(&d.message))
+            {
                 if d.line.is_some() && d.column.is_some() {
                     *o = d;
                 }

@@ -208,7 +208,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
         if f.coder.as_ref().is_some_and(|c| c != coder) {
             continue;
         }
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let text = crate::fsutil::read_input_text(path).unwrap_or_default();
         // How many entries before this one name the same document, to
         // find its line.
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();

@@ -93,7 +93,7 @@ impl Forms {
         language: &str,
         path: &Path,
     ) -> tantivy::Result<Forms> {
-        if let Ok(mut text) = std::fs::read_to_string(path) {
+        if let Some(mut text) = crate::fsutil::read_cache_text(path) {
             let key = segments_key(searcher);
             if text.starts_with(&key) {
                 text.replace_range(..key.len(), "");

@@ -81,6 +81,12 @@ impl Generation {
     pub(super) fn manifest(&self) -> PathBuf {
         self.dir.join("manifest.json")
     }
+    /// True when the manifest is a regular file. The quick checks trust a
+    /// generation's stamp only then: searches read the manifest lazily, and
+    /// a missing or planted one would otherwise answer with no attributes.
+    pub(super) fn has_manifest(&self) -> bool {
+        std::fs::symlink_metadata(self.manifest()).is_ok_and(|m| m.is_file())
+    }
     pub(super) fn stamp(&self) -> PathBuf {
         self.dir.join("stamp.tsv")
     }

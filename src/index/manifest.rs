@@ -68,7 +68,7 @@ pub struct Manifest {
 impl Manifest {
     /// Reads a manifest; `None` if missing or unreadable (then we rebuild).
     pub fn read(path: &Path) -> Option<Manifest> {
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = crate::fsutil::read_cache(path)?;
         serde_json::from_slice(&bytes).ok()
     }
 

@@ -435,7 +435,7 @@ fn still_current(
     inputs: &str,
     started: Instant,
 ) -> Option<IndexReport> {
-    if stamp.settings != settings || stamp.inputs != inputs {
+    if stamp.settings != settings || stamp.inputs != inputs || !g.has_manifest() {
         return None;
     }
     let skipped = stamp.still_current(corpus_dir)?;
@@ -495,7 +495,7 @@ impl Update<'_> {
         // and inputs: then only the transcripts can have changed.
         let stamp = current
             .as_ref()
-            .filter(|_| !opts.rebuild)
+            .filter(|g| !opts.rebuild && g.has_manifest())
             .and_then(|g| Stamp::read(&g.stamp(), true))
             .filter(|s| s.settings == *settings && s.inputs == *inputs);
         let discovery = corpus::discover(corpus_dir)?;
@@ -862,7 +862,7 @@ pub type PathRuns = std::sync::Arc<Vec<(u32, u32, u32)>>;
 
 /// The runs of a `runs.tsv`, by segment id; empty if missing or unreadable.
 fn read_runs(path: &Path) -> HashMap<String, PathRuns> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Some(text) = crate::fsutil::read_cache_text(path) else {
         return HashMap::new();
     };
     let mut all = HashMap::new();
@@ -1358,8 +1358,21 @@ pub fn open_with(
 impl Opened {
     /// The manifest: per-document records (attributes, counts, hashes).
     pub fn manifest(&self) -> &Manifest {
-        self.manifest
-            .get_or_init(|| Manifest::read(&self.manifest_path).unwrap_or_default())
+        self.manifest.get_or_init(|| {
+            Manifest::read(&self.manifest_path).unwrap_or_else(|| {
+                // Only a hand-edited or damaged cache gets here (the
+                // refresh checks the file is there); never answer quietly.
+                eprint!(
+                    "{}",
+                    Diagnostic::warning(
+                        "the index's document records cannot be read, so attributes are missing from this answer"
+                    )
+                    .in_file(&self.manifest_path)
+                    .with_help("run `qualdex index --rebuild` (the index is a cache: nothing is lost)")
+                );
+                Manifest::default()
+            })
+        })
     }
 
     /// The indexed words whose stem is `stem` (what an unquoted word finds).

@@ -133,7 +133,7 @@ impl Stamp {
     /// Reads a stamp (its folders and files only when `with_files`); `None`
     /// if missing or not understood.
     pub(super) fn read(path: &Path, with_files: bool) -> Option<Stamp> {
-        let text = std::fs::read_to_string(path).ok()?;
+        let text = crate::fsutil::read_cache_text(path)?;
         Self::parse(&text, with_files)
     }
 

@@ -314,6 +314,47 @@ fn fifos_and_devices_as_inputs_are_refused_without_blocking() {
     assert!(r.stderr.contains("1 document"), "{}", r.stderr);
 }
 
+/// A study can ship its `.qualdex/`: a FIFO or device in place of one of
+/// the index's own files must not block, and the answer must still be
+/// right (the cache is rebuilt around it).
+#[test]
+#[cfg(target_os = "linux")]
+fn fifos_planted_in_a_shipped_index_never_block() {
+    for name in ["manifest.json", "stamp.tsv", "forms.tsv", "runs.tsv"] {
+        let s = small_study();
+        s.ok(&["index"]);
+        let current = String::from_utf8(s.read(".qualdex/CURRENT")).unwrap();
+        let g = s.path().join(".qualdex").join(current.trim());
+        let expected = guarded(&s, &["search", "risk", "--format", "csv"], None);
+        std::fs::remove_file(g.join(name)).unwrap();
+        mkfifo(&g.join(name));
+        let r = guarded(&s, &["search", "risk", "--format", "csv"], None);
+        assert_eq!(r.code, expected.code, "{name}: {}", r.stderr);
+        assert_eq!(r.stdout, expected.stdout, "{name}");
+    }
+    // A damaged one is never used quietly.
+    let s = small_study();
+    s.ok(&["index"]);
+    let current = String::from_utf8(s.read(".qualdex/CURRENT")).unwrap();
+    s.write(
+        &format!(".qualdex/{}/manifest.json", current.trim()),
+        "{ damaged",
+    );
+    let r = guarded(&s, &["corpus"], None);
+    assert!(
+        r.stderr.contains("manifest.json") && r.stderr.contains("--rebuild"),
+        "{}",
+        r.stderr
+    );
+    let s = small_study();
+    s.ok(&["index"]);
+    std::fs::remove_file(s.path().join(".qualdex/CURRENT")).unwrap();
+    mkfifo(&s.path().join(".qualdex/CURRENT"));
+    let r = guarded(&s, &["search", "risk"], None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("CURRENT"), "{}", r.stderr);
+}
+
 #[test]
 fn deeply_nested_yaml_is_refused_with_a_located_error() {
     let deep = format!("{}{}", "[".repeat(40_000), "]".repeat(40_000));
