@@ -645,35 +645,18 @@ fn bad_unit(file: &Path, text: &str, u: &str, keys: &[&str]) -> Diagnostic {
 }
 
 fn codebook_yaml_error(file: &Path, text: &str, e: &serde_yaml_ng::Error) -> Diagnostics {
-    let known_for_message = |m: &str| -> Vec<&'static str> {
+    let known_for_message = |m: &str| -> &'static [&'static str] {
         if m.contains("expected one of `terms`") || m.contains("`regex`") {
-            vec![
-                "terms",
-                "regex",
-                "query",
-                "respondent",
-                "speaker",
-                "unless",
-                "unit",
-            ]
+            RULE_KEYS
         } else if m.contains("`level`") || m.contains("`description`, `level`") {
-            vec!["label", "description", "level", "codes"]
+            FAMILY_KEYS
         } else {
-            vec![
-                "label",
-                "definition",
-                "include",
-                "exclude",
-                "examples",
-                "memo",
-                "rules",
-                "codes",
-            ]
+            CODE_KEYS
         }
     };
     let msg = e.to_string();
     let known = known_for_message(&msg);
-    let mut d = crate::study::yaml_error(file, text, e, &known);
+    let mut d = crate::study::yaml_error(file, text, e, known);
     for x in &mut d.0 {
         // serde marks a duplicate at the start of its mapping: point at the repeat.
         if let Some(id) = x
