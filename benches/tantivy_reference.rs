@@ -4,6 +4,8 @@
 //! throughput is reported as a ratio of this one.
 //!
 //! Run: `cargo bench --bench tantivy_reference -- CORPUS_DIR INDEX_DIR`.
+// Tests and benchmarks report to the person running them.
+#![allow(clippy::print_stderr)]
 
 use std::path::Path;
 use std::time::Instant;

@@ -9,6 +9,26 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// `eprintln!` that never panics: a closed stderr (`qualdex index 2>&1 |
+/// true`, a log reader that went away) loses the message, not the command.
+/// Every message on stderr goes through this or [`stderr!`].
+#[macro_export]
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`stderr_line!`]).
+#[macro_export]
+macro_rules! stderr {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::write!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {

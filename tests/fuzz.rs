@@ -18,6 +18,8 @@
 //! `QUALDEX_FUZZ_CASES=100000 cargo test --release --test fuzz`, and
 //! `QUALDEX_FUZZ_SEED=N` for other mutations (the seed and case of a
 //! failure are printed, so it can be replayed).
+// Tests and benchmarks report to the person running them.
+#![allow(clippy::print_stderr)]
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};

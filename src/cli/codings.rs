@@ -314,7 +314,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
     if check {
         // Shown whatever --quiet says: these codings count nowhere.
         for d in &path_problems {
-            eprint!("{d}");
+            crate::stderr!("{d}");
         }
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         ctx.note(format!(

@@ -91,7 +91,7 @@ impl Ctx {
     /// Prints a message on stderr unless quiet.
     pub fn note(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{}", printable(&msg.to_string()));
+            crate::stderr_line!("{}", printable(&msg.to_string()));
         }
     }
 
@@ -99,7 +99,7 @@ impl Ctx {
     pub fn warn_all(&self, warnings: &[Diagnostic]) {
         if !self.quiet {
             for w in warnings {
-                eprint!("{w}");
+                crate::stderr!("{w}");
             }
         }
     }
@@ -111,7 +111,7 @@ impl Ctx {
         if changed.is_empty() || self.quiet {
             return;
         }
-        eprintln!(
+        crate::stderr_line!(
             "warning: {} changed since {} indexed, so {} text is left out: {}\n  \
              = help: run `qualdex index` (or drop --no-refresh) and run this again",
             count(changed.len(), "transcript"),
@@ -169,8 +169,8 @@ impl Ctx {
             Err(e) if had_index => {
                 // A stale answer is never silent, even with --quiet, and
                 // the exit code says so (see `Ctx::exit`).
-                eprint!("{e}");
-                eprintln!(
+                crate::stderr!("{e}");
+                crate::stderr_line!(
                     "warning: the index was not updated; results come from the last good index \
                      and may not match the files\n  \
                      = help: fix the problems above and run the command again (exit code 3 means this)"
@@ -195,7 +195,7 @@ impl Ctx {
         } else {
             "updated the index"
         };
-        eprintln!(
+        crate::stderr_line!(
             "{what}: {} ({} added, {} changed, {} removed, {unchanged} unchanged; read {}) in {:.2} s",
             count(r.total, "document"),
             r.added.len(),
@@ -206,13 +206,13 @@ impl Ctx {
         );
         if r.added.len() + r.changed.len() + r.removed.len() <= 10 {
             for p in &r.added {
-                eprintln!("  added    {}", printable(p));
+                crate::stderr_line!("  added    {}", printable(p));
             }
             for p in &r.changed {
-                eprintln!("  changed  {}", printable(p));
+                crate::stderr_line!("  changed  {}", printable(p));
             }
             for p in &r.removed {
-                eprintln!("  removed  {}", printable(p));
+                crate::stderr_line!("  removed  {}", printable(p));
             }
         }
         if !r.skipped.is_empty() {
@@ -222,7 +222,7 @@ impl Ctx {
                 .iter()
                 .map(|(e, n)| format!("{} ({n})", printable(e)))
                 .collect();
-            eprintln!(
+            crate::stderr_line!(
                 "skipped {} with unknown extensions: {} (qualdex reads .txt, .md, .vtt, .srt, .docx)",
                 count(n, "file"),
                 list.join(", ")

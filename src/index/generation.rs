@@ -276,7 +276,9 @@ impl WriteLock {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 if !quiet {
-                    eprintln!("waiting for another qualdex command to finish updating the index…");
+                    crate::stderr_line!(
+                        "waiting for another qualdex command to finish updating the index…"
+                    );
                 }
                 file.lock().map_err(|e| io_err(&path, e))?;
             }

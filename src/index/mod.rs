@@ -1362,7 +1362,7 @@ impl Opened {
             Manifest::read(&self.manifest_path).unwrap_or_else(|| {
                 // Only a hand-edited or damaged cache gets here (the
                 // refresh checks the file is there); never answer quietly.
-                eprint!(
+                crate::stderr!(
                     "{}",
                     Diagnostic::warning(
                         "the index's document records cannot be read, so attributes are missing from this answer"

@@ -1,5 +1,7 @@
 //! Integration tests: the real `qualdex` binary on studies the tests write.
 //! One test binary (fast to link); one module per concern.
+// Tests and benchmarks report to the person running them.
+#![allow(clippy::print_stderr)]
 
 mod support;
 

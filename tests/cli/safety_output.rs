@@ -228,6 +228,43 @@ fn a_closed_pipe_is_success_for_every_command_and_format() {
     assert!(s.path().join("out/report.html").is_file());
 }
 
+/// Runs with stderr a pipe closed before the command writes to it.
+fn stderr_closed(dir: &Path, args: &[&str]) -> Option<i32> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qualdex"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn a_closed_stderr_loses_messages_not_the_command() {
+    let s = TestStudy::new();
+    s.use_codebook("codebooks/cb.yaml", CODEBOOK);
+    s.write("corpus/a.md", "Interviewer: q?\n\nBo: the risk is here\n");
+    for args in [
+        vec!["index"],
+        vec!["index", "--rebuild"],
+        vec!["code"],
+        vec![
+            "code", "add", "risk", "--doc", "a.md", "--quote", "the risk", "--coder", "anna",
+        ],
+        vec!["codings", "check"],
+        vec!["run"],
+    ] {
+        assert_eq!(stderr_closed(s.path(), &args), Some(0), "{args:?}");
+    }
+    // The work was done all the same.
+    let listed = s.ok(&["codings", "list", "--format", "csv"]);
+    assert!(listed.contains("the risk"), "{listed}");
+}
+
 // ------------------------------------------------------------ CSV formulas
 
 fn formula_study() -> TestStudy {
