@@ -156,6 +156,102 @@ pub fn read_input_text(path: &Path) -> Result<String, InputError> {
     })
 }
 
+/// Opens (creating it if missing) a lock file of qualdex's own: a
+/// `.qualdex/write.lock`, `read.lock` or a coder's `codings/.NAME.yaml.lock`.
+/// A study can ship these names, so a link is never followed (a dangling
+/// link would create a file outside the study), a FIFO never blocks the
+/// open, and anything but a regular file is refused. Opened for reading and
+/// writing, or for reading only where the file is someone else's (locking
+/// needs no write access).
+pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let open = |write: bool| {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true);
+        if write {
+            opts.write(true).create(true).truncate(false);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc_nonblock() | libc_nofollow());
+        }
+        opts.open(path)
+    };
+    let file = match open(true) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => open(false),
+        r => r,
+    }
+    .map_err(|e| {
+        if is_link(path) {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it is a link, and qualdex never follows a link for its lock files: delete it",
+            )
+        } else {
+            e
+        }
+    })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "it is a {}, not a regular file: delete it (qualdex makes a new one)",
+                file_kind(meta.file_type())
+            ),
+        ));
+    }
+    Ok(file)
+}
+
+/// True when `path` itself is a symbolic link.
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// How long a command waits for a lock another qualdex holds (a coder's
+/// codings file, the index's write lock) before it gives up with a message:
+/// 120 s, or `QUALDEX_LOCK_WAIT` seconds.
+pub fn lock_wait() -> std::time::Duration {
+    let secs = std::env::var("QUALDEX_LOCK_WAIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(120);
+    std::time::Duration::from_secs(secs)
+}
+
+/// Takes an exclusive lock on `file`, waiting at most `wait` for whoever
+/// holds it. `Ok(None)` when the wait ran out (the file is dropped and so
+/// nothing stays queued).
+pub fn lock_within(
+    file: std::fs::File,
+    wait: std::time::Duration,
+) -> std::io::Result<Option<std::fs::File>> {
+    use std::fs::TryLockError;
+    match file.try_lock() {
+        Ok(()) => return Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::Error(e)) => return Err(e),
+    }
+    // Blocking in a thread, so waiters are served in the order the system
+    // queues them; a thread still waiting when time runs out ends with the
+    // process.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = file.lock().map(|()| file);
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(wait) {
+        Ok(r) => r.map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+#[cfg(unix)]
+fn libc_nofollow() -> i32 {
+    libc::O_NOFOLLOW
+}
+
 #[cfg(all(unix, target_os = "linux"))]
 fn libc_nonblock() -> i32 {
     libc::O_NONBLOCK

@@ -389,9 +389,6 @@ fn coder_mismatch(path: &Path, text: &str, stem: &str, coder: &str) -> Diagnosti
     ))
 }
 
-/// How long a writer waits for another to finish with a coder's file.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-
 /// Age after which a leftover temp file in the codings folder (from a write
 /// that was killed between creating and renaming it) is removed. A write
 /// takes milliseconds; a temp file removed from a live but stalled writer
@@ -413,7 +410,6 @@ pub struct CoderLock {
 
 impl CoderLock {
     fn acquire(dir: &Path, lower: &str) -> Result<CoderLock, Diagnostic> {
-        use std::fs::{OpenOptions, TryLockError};
         let path = dir.join(format!(".{lower}.yaml.lock"));
         let failed = |e: std::io::Error| {
             Diagnostic::error(format!("cannot lock the codings file: {e}"))
@@ -424,37 +420,14 @@ impl CoderLock {
                 )
         };
         std::fs::create_dir_all(dir).map_err(failed)?;
-        // Read access is enough to lock, so an existing lock file made by
-        // another user of a shared study works too.
-        let file = match OpenOptions::new().read(true).open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(failed)?,
-            Err(e) => return Err(failed(e)),
-        };
-        match file.try_lock() {
-            Ok(()) => return Ok(CoderLock { _file: file }),
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => return Err(failed(e)),
-        }
-        // Another writer holds it: wait (blocking, so waiters are served as
-        // the system queues them), but not forever.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let r = file.lock().map(|()| file);
-            let _ = tx.send(r);
-        });
-        match rx.recv_timeout(LOCK_WAIT) {
-            Ok(Ok(file)) => Ok(CoderLock { _file: file }),
-            Ok(Err(e)) => Err(failed(e)),
-            Err(_) => Err(Diagnostic::error(format!(
+        let file = crate::fsutil::open_lock_file(&path).map_err(failed)?;
+        let wait = crate::fsutil::lock_wait();
+        match crate::fsutil::lock_within(file, wait) {
+            Ok(Some(file)) => Ok(CoderLock { _file: file }),
+            Err(e) => Err(failed(e)),
+            Ok(None) => Err(Diagnostic::error(format!(
                 "another qualdex has been writing this coder's codings for {} s",
-                LOCK_WAIT.as_secs()
+                wait.as_secs()
             ))
             .in_file(&path)
             .with_help(

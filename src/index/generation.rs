@@ -28,7 +28,7 @@
 //! names checked by [`generation_number`], and a generation that is not a
 //! real folder (a symbolic link, say) is refused, never followed.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Diagnostics, display_path};
@@ -255,16 +255,13 @@ pub(super) struct WriteLock {
 impl WriteLock {
     fn open(index_dir: &Path) -> std::io::Result<File> {
         std::fs::create_dir_all(index_dir)?;
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(index_dir.join(WRITE_LOCK))
+        crate::fsutil::open_lock_file(&index_dir.join(WRITE_LOCK))
     }
 
-    /// Takes the lock, waiting for another update to finish; `None` when
-    /// the index folder cannot be written (a read-only study).
+    /// Takes the lock, waiting for another update to finish (at most
+    /// [`crate::fsutil::lock_wait`], so a stopped command cannot hold every
+    /// later one forever); `None` when the index folder cannot be written
+    /// (a read-only study).
     pub(super) fn acquire(index_dir: &Path, quiet: bool) -> Result<Option<WriteLock>, Diagnostics> {
         let path = index_dir.join(WRITE_LOCK);
         let file = match Self::open(index_dir) {
@@ -273,18 +270,31 @@ impl WriteLock {
             Err(e) => return Err(io_err(&path, e)),
         };
         match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                if !quiet {
-                    crate::stderr_line!(
-                        "waiting for another qualdex command to finish updating the index…"
-                    );
-                }
-                file.lock().map_err(|e| io_err(&path, e))?;
-            }
+            Ok(()) => return Ok(Some(WriteLock { _file: file })),
+            Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(io_err(&path, e)),
         }
-        Ok(Some(WriteLock { _file: file }))
+        if !quiet {
+            crate::stderr_line!(
+                "waiting for another qualdex command to finish updating the index…"
+            );
+        }
+        let wait = crate::fsutil::lock_wait();
+        match crate::fsutil::lock_within(file, wait) {
+            Ok(Some(file)) => Ok(Some(WriteLock { _file: file })),
+            Ok(None) => Err(Diagnostics::from(
+                Diagnostic::error(format!(
+                    "another qualdex command has been updating the index for {} s",
+                    wait.as_secs()
+                ))
+                .in_file(&path)
+                .with_help(
+                    "let it finish (or stop it: a stopped or suspended qualdex holds the lock \
+                     until it ends) and run this again; QUALDEX_LOCK_WAIT sets the wait in seconds",
+                ),
+            )),
+            Err(e) => Err(io_err(&path, e)),
+        }
     }
 
     /// Takes the lock if no other command holds it.
@@ -307,14 +317,7 @@ impl ReadLock {
     /// Takes the lock, waiting only while old generations are being removed.
     pub(super) fn acquire(index_dir: &Path) -> ReadLock {
         let path = index_dir.join(READ_LOCK);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .or_else(|_| File::open(&path))
-            .ok();
+        let file = crate::fsutil::open_lock_file(&path).ok();
         let file = file.filter(|f| f.lock_shared().is_ok());
         ReadLock { _file: file }
     }
@@ -326,13 +329,7 @@ impl ReadLock {
 /// holds the read lock. Returns the names removed.
 fn remove_abandoned_locked(index_dir: &Path, live: Option<&str>) -> Vec<String> {
     let path = index_dir.join(READ_LOCK);
-    let Ok(file) = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-    else {
+    let Ok(file) = crate::fsutil::open_lock_file(&path) else {
         return Vec::new();
     };
     if file.try_lock().is_err() {

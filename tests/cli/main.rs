@@ -13,6 +13,7 @@ mod report;
 mod safety_codings;
 mod safety_index;
 mod safety_inputs;
+mod safety_locks;
 mod safety_output;
 mod search;
 mod tables;
