@@ -43,18 +43,23 @@ const READ_LOCK: &str = "read.lock";
 /// The longest `CURRENT` qualdex writes, with room to spare.
 const CURRENT_LIMIT: u64 = 64;
 
+/// The highest generation number: far more updates than a study will
+/// ever see, and far from the end of `u64`.
+const MAX_GENERATION: u64 = 999_999_999_999;
+
 /// The number of a generation name as qualdex writes it (`g7`): `g` and a
-/// decimal number from 1, without leading zeros; `None` for anything else.
+/// decimal number from 1 to [`MAX_GENERATION`], without leading zeros;
+/// `None` for anything else.
 pub(super) fn generation_number(name: &str) -> Option<u64> {
     let digits = name.strip_prefix('g')?;
     if digits.is_empty()
-        || digits.len() > 18
+        || digits.len() > 12
         || digits.starts_with('0')
         || !digits.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
-    digits.parse().ok()
+    digits.parse().ok().filter(|n| *n <= MAX_GENERATION)
 }
 
 /// One generation folder.
@@ -198,6 +203,20 @@ fn generations(index_dir: &Path) -> Vec<(u64, String)> {
 pub(super) fn create_next(index_dir: &Path) -> Result<Generation, Diagnostics> {
     let mut n = generations(index_dir).last().map_or(1, |(n, _)| n + 1);
     loop {
+        if n > MAX_GENERATION {
+            // Only a planted folder gets here (a study shipping
+            // `.qualdex/g999999999999`): say so rather than wrap around.
+            return Err(Diagnostics::from(
+                Diagnostic::error(format!(
+                    "the index folder holds generations numbered up to {MAX_GENERATION}, so no new one can be made"
+                ))
+                .in_file(index_dir)
+                .with_help(format!(
+                    "delete the index folder `{}` (a cache: nothing is lost) and run the command again",
+                    display_path(index_dir)
+                )),
+            ));
+        }
         let g = Generation::new(index_dir, format!("g{n}"));
         match std::fs::create_dir(&g.dir) {
             Ok(()) => return Ok(g),
@@ -255,7 +274,7 @@ pub(super) struct WriteLock {
 impl WriteLock {
     fn open(index_dir: &Path) -> std::io::Result<File> {
         std::fs::create_dir_all(index_dir)?;
-        crate::fsutil::open_lock_file(&index_dir.join(WRITE_LOCK))
+        crate::fsutil::open_lock_file(&index_dir.join(WRITE_LOCK), false)
     }
 
     /// Takes the lock, waiting for another update to finish (at most
@@ -317,7 +336,7 @@ impl ReadLock {
     /// Takes the lock, waiting only while old generations are being removed.
     pub(super) fn acquire(index_dir: &Path) -> ReadLock {
         let path = index_dir.join(READ_LOCK);
-        let file = crate::fsutil::open_lock_file(&path).ok();
+        let file = crate::fsutil::open_lock_file(&path, true).ok();
         let file = file.filter(|f| f.lock_shared().is_ok());
         ReadLock { _file: file }
     }
@@ -329,7 +348,7 @@ impl ReadLock {
 /// holds the read lock. Returns the names removed.
 fn remove_abandoned_locked(index_dir: &Path, live: Option<&str>) -> Vec<String> {
     let path = index_dir.join(READ_LOCK);
-    let Ok(file) = crate::fsutil::open_lock_file(&path) else {
+    let Ok(file) = crate::fsutil::open_lock_file(&path, false) else {
         return Vec::new();
     };
     if file.try_lock().is_err() {
@@ -340,9 +359,12 @@ fn remove_abandoned_locked(index_dir: &Path, live: Option<&str>) -> Vec<String> 
         if Some(name.as_str()) == live {
             continue;
         }
-        // `remove_dir_all` removes a link found inside the folder, never
-        // what it points to.
-        if std::fs::remove_dir_all(index_dir.join(&name)).is_ok() {
+        // Only a folder holding nothing but what qualdex writes there: a
+        // `g2` of someone else's (a focus group's transcripts, in a corpus
+        // the index was pointed at) is left alone. `remove_dir_all` removes
+        // a link found inside the folder, never what it points to.
+        let dir = index_dir.join(&name);
+        if is_ours(&dir) && std::fs::remove_dir_all(&dir).is_ok() {
             removed.push(name);
         }
         fault::point("remove");
@@ -360,6 +382,43 @@ fn remove_abandoned_locked(index_dir: &Path, live: Option<&str>) -> Vec<String> 
         }
     }
     removed
+}
+
+/// True when the generation folder `dir` holds only what qualdex and
+/// tantivy write in one: `tantivy/` with tantivy's files (`meta.json`,
+/// hidden files, and segment files named by a 32-digit hex id), the cache
+/// files, and hidden temporary files of interrupted writes.
+fn is_ours(dir: &Path) -> bool {
+    fn entries(dir: &Path) -> Option<Vec<(String, std::fs::FileType)>> {
+        std::fs::read_dir(dir)
+            .ok()?
+            .map(|e| {
+                let e = e.ok()?;
+                Some((e.file_name().into_string().ok()?, e.file_type().ok()?))
+            })
+            .collect()
+    }
+    let hidden_file = |name: &str, t: &std::fs::FileType| name.starts_with('.') && t.is_file();
+    let Some(top) = entries(dir) else {
+        return false;
+    };
+    top.iter().all(|(name, t)| match name.as_str() {
+        "manifest.json" | "stamp.tsv" | "forms.tsv" | "runs.tsv" => t.is_file(),
+        "tantivy" => {
+            t.is_dir()
+                && entries(&dir.join("tantivy")).is_some_and(|files| {
+                    files.iter().all(|(f, t)| {
+                        t.is_file()
+                            && (f == "meta.json"
+                                || f.starts_with('.')
+                                || f.split_once('.').is_some_and(|(id, _)| {
+                                    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+                                }))
+                    })
+                })
+        }
+        _ => hidden_file(name, t),
+    })
 }
 
 /// [`remove_abandoned_locked`] for a command holding the write lock.
@@ -496,7 +555,7 @@ mod tests {
 
     #[test]
     fn only_names_qualdex_writes_are_generations() {
-        for good in ["g1", "g7", "g10", "g123456789012345678"] {
+        for good in ["g1", "g7", "g10", "g999999999999"] {
             assert!(generation_number(good).is_some(), "{good}");
         }
         for bad in [
@@ -594,5 +653,60 @@ mod tests {
         drop(lock);
         tidy_if_idle(&index, "g2");
         assert!(!index.join("g4").exists());
+    }
+
+    #[test]
+    fn cleaning_up_leaves_folders_qualdex_did_not_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("idx");
+        let seg = "0123456789abcdef0123456789abcdef";
+        // A generation as qualdex leaves it, and one cut off early.
+        std::fs::create_dir_all(index.join("g1/tantivy")).unwrap();
+        for f in [
+            "meta.json",
+            ".managed.json",
+            &format!("{seg}.term"),
+            &format!("{seg}.7.del"),
+        ] {
+            std::fs::write(index.join("g1/tantivy").join(f), "x").unwrap();
+        }
+        for f in ["manifest.json", "stamp.tsv", ".tmpX1"] {
+            std::fs::write(index.join("g1").join(f), "x").unwrap();
+        }
+        std::fs::create_dir_all(index.join("g2")).unwrap();
+        // Folders named like generations holding someone's files.
+        std::fs::create_dir_all(index.join("g3")).unwrap();
+        std::fs::write(index.join("g3/focus.txt"), "Ben: my words").unwrap();
+        std::fs::create_dir_all(index.join("g4/tantivy")).unwrap();
+        std::fs::write(index.join("g4/tantivy/notes.md"), "mine").unwrap();
+        std::fs::create_dir_all(index.join("g5/tantivy/sub")).unwrap();
+        std::fs::create_dir_all(index.join("g9")).unwrap();
+        let lock = WriteLock::acquire(&index, true).unwrap().unwrap();
+        assert_eq!(remove_abandoned(&lock, &index, "g9"), ["g1", "g2"]);
+        assert_eq!(
+            std::fs::read_to_string(index.join("g3/focus.txt")).unwrap(),
+            "Ben: my words"
+        );
+        assert!(index.join("g4/tantivy/notes.md").is_file());
+        assert!(index.join("g5/tantivy/sub").is_dir());
+    }
+
+    #[test]
+    fn generation_numbers_run_out_with_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("idx");
+        let last = format!("g{MAX_GENERATION}");
+        assert_eq!(generation_number(&last), Some(MAX_GENERATION));
+        assert_eq!(generation_number(&format!("g{}", MAX_GENERATION + 1)), None);
+        std::fs::create_dir_all(index.join(&last)).unwrap();
+        let e = create_next(&index).unwrap_err().to_string();
+        assert!(
+            e.contains("numbered up to") && e.contains("delete the index folder"),
+            "{e}"
+        );
+        // Below the bound, numbering goes on after the highest one.
+        std::fs::remove_dir(index.join(&last)).unwrap();
+        std::fs::create_dir_all(index.join("g41")).unwrap();
+        assert_eq!(create_next(&index).unwrap().name, "g42");
     }
 }

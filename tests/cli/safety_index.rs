@@ -459,7 +459,10 @@ fn abandoned_generations_are_removed_when_no_command_uses_them() {
     // Left by a killed rebuild: a half-made generation, and a whole one
     // that was never switched in.
     std::fs::create_dir_all(s.path().join(".qualdex/g7/tantivy")).unwrap();
-    s.write(".qualdex/g7/tantivy/0123.idx", "half");
+    s.write(
+        ".qualdex/g7/tantivy/0123456789abcdef0123456789abcdef.idx",
+        "half",
+    );
     s.write(".qualdex/.tmpXy12ab", "g7");
     let copy = |name: &str| {
         for (p, bytes) in snapshot(&s.path().join(".qualdex").join(&g)) {
