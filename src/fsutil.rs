@@ -156,14 +156,47 @@ pub fn read_input_text(path: &Path) -> Result<String, InputError> {
     })
 }
 
+/// Where `path` really is: its deepest existing ancestor with every link
+/// followed, and the parts that do not exist yet appended (`..` among them
+/// taken back by their words). `None` when no ancestor can be resolved.
+pub fn resolve_existing(path: &Path) -> Option<std::path::PathBuf> {
+    let mut rest = Vec::new();
+    let mut cur = path;
+    loop {
+        if let Ok(real) = cur.canonicalize() {
+            let mut out = real;
+            for r in rest.iter().rev() {
+                if r == ".." {
+                    out.pop();
+                } else if r != "." {
+                    out.push(r);
+                }
+            }
+            return Some(out);
+        }
+        let name = match cur.components().next_back()? {
+            std::path::Component::Normal(n) => n.to_os_string(),
+            std::path::Component::ParentDir => "..".into(),
+            std::path::Component::CurDir => ".".into(),
+            _ => return None,
+        };
+        rest.push(name);
+        cur = cur.parent()?;
+        if cur.as_os_str().is_empty() {
+            cur = Path::new(".");
+        }
+    }
+}
+
 /// Opens (creating it if missing) a lock file of qualdex's own: a
 /// `.qualdex/write.lock`, `read.lock` or a coder's `codings/.NAME.yaml.lock`.
 /// A study can ship these names, so a link is never followed (a dangling
 /// link would create a file outside the study), a FIFO never blocks the
 /// open, and anything but a regular file is refused. Opened for reading and
-/// writing, or for reading only where the file is someone else's (locking
-/// needs no write access).
-pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+/// writing; with `read_only_ok`, for reading only where the file is someone
+/// else's (locking needs no write access), where a caller that must tell a
+/// read-only study apart asks for the error instead.
+pub fn open_lock_file(path: &Path, read_only_ok: bool) -> std::io::Result<std::fs::File> {
     let open = |write: bool| {
         let mut opts = std::fs::OpenOptions::new();
         opts.read(true);
@@ -178,7 +211,13 @@ pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
         opts.open(path)
     };
     let file = match open(true) {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => open(false),
+        Err(e)
+            if read_only_ok
+                && e.kind() == std::io::ErrorKind::PermissionDenied
+                && path.exists() =>
+        {
+            open(false)
+        }
         r => r,
     }
     .map_err(|e| {

@@ -202,7 +202,21 @@ impl Setting {
         // the study (a lab's shared codebook, the demo studies' `codebooks/`
         // at the repository's root); what qualdex writes and deletes in, the
         // index, must stay below the study folder.
-        if matches!(self, Setting::Corpus | Setting::Codebook) {
+        if self == Setting::Codebook {
+            // Only a YAML file is a codebook: a path to some other file
+            // (`../../etc/shadow`) must not be read and shown as one.
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            if !matches!(ext.as_deref(), Some("yaml" | "yml")) {
+                return Err(format!(
+                    "the codebook path `{v}` does not end in `.yaml` or `.yml`"
+                ));
+            }
+            return Ok(());
+        }
+        if self == Setting::Corpus {
             return Ok(());
         }
         let as_written = v.replace('\\', "/");
@@ -286,7 +300,7 @@ fn path_help(message: &str) -> Option<&'static str> {
         )
     } else if message.contains("the codebook path `") {
         Some(
-            "give the file relative to qualdex.yaml (`../codebooks/lab.yaml` is fine), so the study works on every machine",
+            "give a YAML file relative to qualdex.yaml (`../codebooks/lab.yaml` is fine), so the study works on every machine",
         )
     } else {
         None
@@ -421,7 +435,79 @@ impl Study {
         // write codings: both folders must lead inside the study.
         study.check_write_target(&study.index_dir())?;
         study.check_write_target(&study.codings_dir())?;
+        study.check_overlaps(&file)?;
         Ok(study)
+    }
+
+    /// Checks, where the folders really are (links followed), what
+    /// `qualdex.yaml` checks by the words of its paths: the index folder,
+    /// where qualdex deletes old generations, is not and does not hold the
+    /// corpus, the codings, `out/`, a codebook or the study file; `out/`,
+    /// where tables are written, is not and does not lie inside the corpus
+    /// or the codings folder. A study whose `idx` or `out` is a link to its
+    /// corpus, or whose corpus reaches itself through `..`, is refused here
+    /// before anything is written.
+    fn check_overlaps(&self, study_file: &Path) -> Result<(), Diagnostics> {
+        let real = |p: &Path| {
+            fsutil::resolve_existing(p).map(|r| PathBuf::from(r.to_string_lossy().to_lowercase()))
+        };
+        let (Some(index), Some(out)) = (real(&self.index_dir()), real(&self.out_dir())) else {
+            return Ok(());
+        };
+        let mut read: Vec<(String, PathBuf)> = Vec::new();
+        let mut add = |what: String, p: &Path| {
+            if let Some(r) = real(p) {
+                read.push((what, r));
+            }
+        };
+        add(
+            format!("the corpus folder `{}`", self.config.corpus),
+            &self.corpus_dir(),
+        );
+        add("the codings folder `codings`".into(), &self.codings_dir());
+        add("the study file".into(), study_file);
+        for cb in &self.config.codebooks {
+            add(format!("the codebook `{cb}`"), &self.path(cb));
+        }
+        let refuse = |message: String, help: &str| -> Result<(), Diagnostics> {
+            Err(Diagnostic::error(message)
+                .in_file(study_file)
+                .with_help(help.to_string())
+                .into())
+        };
+        let index_help = "give the index a folder of its own, such as `.qualdex` (and not a link): \
+                          qualdex deletes old index files in it";
+        if out.starts_with(&index) {
+            return refuse(
+                format!(
+                    "the index folder `{}` holds the output folder `out` where the folders really are (links and `..` resolved)",
+                    self.config.index
+                ),
+                index_help,
+            );
+        }
+        for (what, at) in &read {
+            if at.starts_with(&index) {
+                return refuse(
+                    format!(
+                        "the index folder `{}` is or holds {what} where the folders really are (links and `..` resolved)",
+                        self.config.index
+                    ),
+                    index_help,
+                );
+            }
+            let writable = what.starts_with("the corpus") || what.starts_with("the codings");
+            if writable && out.starts_with(at) {
+                return refuse(
+                    format!(
+                        "the output folder `out` is or lies inside {what} where the folders really are (links and `..` resolved)"
+                    ),
+                    "make `out` a folder of its own (not a link): qualdex writes tables there, and \
+                     would overwrite or add to the files it reads",
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Checks that `path`, a folder or file inside the study that qualdex is

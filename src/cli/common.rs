@@ -215,10 +215,21 @@ impl Ctx {
                 crate::stderr_line!("  removed  {}", printable(p));
             }
         }
-        if !r.skipped.is_empty() {
-            let n: usize = r.skipped.values().sum();
-            let list: Vec<String> = r
-                .skipped
+        let links = r.skipped.get(crate::corpus::LINKS).copied().unwrap_or(0);
+        if links > 0 {
+            crate::stderr_line!(
+                "skipped {} in the corpus: qualdex reads only real files there (copy the file in instead of linking it)",
+                count(links, "symbolic link")
+            );
+        }
+        let unknown: Vec<(&String, &usize)> = r
+            .skipped
+            .iter()
+            .filter(|(e, _)| e.as_str() != crate::corpus::LINKS)
+            .collect();
+        if !unknown.is_empty() {
+            let n: usize = unknown.iter().map(|(_, n)| **n).sum();
+            let list: Vec<String> = unknown
                 .iter()
                 .map(|(e, n)| format!("{} ({n})", printable(e)))
                 .collect();

@@ -41,7 +41,7 @@ pub fn resolve_from(corpus: &Path, cwd: &Path, arg: &str) -> Result<String, Diag
         .iter()
         .filter_map(|c| inside_corpus(c, &corpus_abs))
         .collect();
-    inside
+    let rel = inside
         .iter()
         .find(|rel| corpus_abs.join(rel).is_file())
         .or_else(|| inside.first())
@@ -52,7 +52,34 @@ pub fn resolve_from(corpus: &Path, cwd: &Path, arg: &str) -> Result<String, Diag
                 display_path(corpus)
             ))
             .with_help(HELP)
-        })
+        })?;
+    // The corpus listing never follows a link, so a document reached
+    // through one is not in the index: coding it would make a coding no
+    // table shows, and reading it could read a file outside the corpus.
+    let mut at = corpus_abs.clone();
+    for part in rel.split('/') {
+        at.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            let link = at
+                .strip_prefix(&corpus_abs)
+                .map_or_else(|_| at.clone(), Path::to_path_buf);
+            let what = if link == Path::new(&rel) {
+                "is a symbolic link".to_string()
+            } else {
+                format!(
+                    "is reached through the symbolic link `{}`",
+                    display_path(&link)
+                )
+            };
+            return Err(Diagnostic::error(format!(
+                "`{shown}` {what}, and qualdex does not follow links in the corpus"
+            ))
+            .with_help(
+                "replace the link with the file itself (a copy), then run `qualdex index`",
+            ));
+        }
+    }
+    Ok(rel)
 }
 
 const HELP: &str = "name a transcript in the corpus folder: relative to it, as search results \
@@ -80,7 +107,7 @@ fn inside_corpus(path: &Path, corpus: &Path) -> Option<String> {
         return Some(rel);
     }
     let real_corpus = corpus.canonicalize().ok()?;
-    let real = canonicalize_existing_part(path)?;
+    let real = crate::fsutil::resolve_existing(path)?;
     real.strip_prefix(&real_corpus).ok().and_then(normal_form)
 }
 
@@ -93,23 +120,6 @@ fn normal_form(rel: &Path) -> Option<String> {
         })
         .collect::<Option<_>>()?;
     (!parts.is_empty()).then(|| parts.join("/"))
-}
-
-/// The deepest existing ancestor of `path` canonicalised, the rest appended.
-fn canonicalize_existing_part(path: &Path) -> Option<PathBuf> {
-    let mut rest = Vec::new();
-    let mut cur = path;
-    loop {
-        if let Ok(real) = cur.canonicalize() {
-            let mut out = real;
-            for r in rest.iter().rev() {
-                out.push(r);
-            }
-            return Some(out);
-        }
-        rest.push(cur.file_name()?.to_os_string());
-        cur = cur.parent()?;
-    }
 }
 
 /// Removes `.` and resolves `..` by the words of an absolute path.

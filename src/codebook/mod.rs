@@ -301,6 +301,24 @@ impl Codebook {
                 );
                 continue;
             }
+            if fam.label.is_none()
+                && fam.description.is_none()
+                && fam.level.is_none()
+                && fam.codes.0.is_empty()
+            {
+                problems.push(
+                    Diagnostic::error(format!(
+                        "family `{fid}` is empty: it has no label and no codes"
+                    ))
+                    .in_file(file)
+                    .at_line(locate(text, &[&fid]).unwrap_or(1))
+                    .with_source_from(text, fid.chars().count())
+                    .with_help(
+                        "give it `label:` and `codes:`, or remove it (is this file a codebook?)",
+                    ),
+                );
+                continue;
+            }
             self.families.push(Family {
                 id: fid.clone(),
                 label: fam.label.unwrap_or_else(|| fid.clone()),

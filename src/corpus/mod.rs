@@ -76,12 +76,17 @@ pub struct FoundFile {
     pub format: Format,
 }
 
+/// The key of [`Discovery::skipped`] counting symbolic links, which the
+/// corpus listing never follows.
+pub const LINKS: &str = "(link)";
+
 /// Files found in the corpus, in path order, and how many were skipped.
 #[derive(Debug, Default)]
 pub struct Discovery {
     /// Transcripts in path order.
     pub files: Vec<FoundFile>,
-    /// Files skipped for an unknown extension, by extension.
+    /// Files skipped for an unknown extension, by extension, and links
+    /// (under [`LINKS`]).
     pub skipped: BTreeMap<String, usize>,
     /// Every folder listed (the corpus folder first, as `""`), in path
     /// order, with its modification time as seen before it was listed.
@@ -229,6 +234,12 @@ pub fn read_folder(dir: &Path, rel_dir: String) -> FolderListing {
         };
         if kind.is_dir() {
             out.subfolders.push((entry.path(), rel));
+            continue;
+        }
+        if kind.is_symlink() {
+            // Not followed (a link could lead anywhere, or to a transcript
+            // counted twice), but counted, so that it is not missed.
+            *out.folder.skipped.entry(LINKS.to_string()).or_default() += 1;
             continue;
         }
         if !kind.is_file() || attributes::SHEET_NAMES.contains(&rel.as_str()) {

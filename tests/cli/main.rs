@@ -15,5 +15,6 @@ mod safety_index;
 mod safety_inputs;
 mod safety_locks;
 mod safety_output;
+mod safety_paths;
 mod search;
 mod tables;
