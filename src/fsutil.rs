@@ -161,9 +161,10 @@ pub fn read_input_text(path: &Path) -> Result<String, InputError> {
 /// A study can ship these names, so a link is never followed (a dangling
 /// link would create a file outside the study), a FIFO never blocks the
 /// open, and anything but a regular file is refused. Opened for reading and
-/// writing, or for reading only where the file is someone else's (locking
-/// needs no write access).
-pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+/// writing; with `read_only_ok`, for reading only where the file is someone
+/// else's (locking needs no write access), where a caller that must tell a
+/// read-only study apart asks for the error instead.
+pub fn open_lock_file(path: &Path, read_only_ok: bool) -> std::io::Result<std::fs::File> {
     let open = |write: bool| {
         let mut opts = std::fs::OpenOptions::new();
         opts.read(true);
@@ -178,7 +179,13 @@ pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
         opts.open(path)
     };
     let file = match open(true) {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => open(false),
+        Err(e)
+            if read_only_ok
+                && e.kind() == std::io::ErrorKind::PermissionDenied
+                && path.exists() =>
+        {
+            open(false)
+        }
         r => r,
     }
     .map_err(|e| {

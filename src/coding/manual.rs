@@ -420,7 +420,7 @@ impl CoderLock {
                 )
         };
         std::fs::create_dir_all(dir).map_err(failed)?;
-        let file = crate::fsutil::open_lock_file(&path).map_err(failed)?;
+        let file = crate::fsutil::open_lock_file(&path, true).map_err(failed)?;
         let wait = crate::fsutil::lock_wait();
         match crate::fsutil::lock_within(file, wait) {
             Ok(Some(file)) => Ok(CoderLock { _file: file }),

@@ -255,7 +255,7 @@ pub(super) struct WriteLock {
 impl WriteLock {
     fn open(index_dir: &Path) -> std::io::Result<File> {
         std::fs::create_dir_all(index_dir)?;
-        crate::fsutil::open_lock_file(&index_dir.join(WRITE_LOCK))
+        crate::fsutil::open_lock_file(&index_dir.join(WRITE_LOCK), false)
     }
 
     /// Takes the lock, waiting for another update to finish (at most
@@ -317,7 +317,7 @@ impl ReadLock {
     /// Takes the lock, waiting only while old generations are being removed.
     pub(super) fn acquire(index_dir: &Path) -> ReadLock {
         let path = index_dir.join(READ_LOCK);
-        let file = crate::fsutil::open_lock_file(&path).ok();
+        let file = crate::fsutil::open_lock_file(&path, true).ok();
         let file = file.filter(|f| f.lock_shared().is_ok());
         ReadLock { _file: file }
     }
@@ -329,7 +329,7 @@ impl ReadLock {
 /// holds the read lock. Returns the names removed.
 fn remove_abandoned_locked(index_dir: &Path, live: Option<&str>) -> Vec<String> {
     let path = index_dir.join(READ_LOCK);
-    let Ok(file) = crate::fsutil::open_lock_file(&path) else {
+    let Ok(file) = crate::fsutil::open_lock_file(&path, false) else {
         return Vec::new();
     };
     if file.try_lock().is_err() {
