@@ -6,6 +6,7 @@
 //! renderers ([`render`]). The command line lives in [`cli`]; nothing below it
 //! parses arguments.
 
+pub mod analysis;
 pub mod cli;
 pub mod codebook;
 pub mod coding;

@@ -46,7 +46,7 @@ impl Term {
         if body.contains('*') {
             return Err(format!("term `{written}`: `*` is only allowed at the end"));
         }
-        let words = crate::coding::normalise(body);
+        let words = crate::analysis::normalise(body);
         if words.is_empty() || !words.chars().any(char::is_alphanumeric) {
             return Err(format!("term `{written}` has no letters or digits"));
         }

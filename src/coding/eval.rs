@@ -42,8 +42,8 @@ impl Evaluator {
     /// An evaluator for a stemming language.
     pub fn new(language: &str) -> Self {
         Evaluator {
-            stem: crate::index::schema::stem_analyzer(language),
-            exact: crate::index::schema::exact_analyzer(),
+            stem: crate::analysis::stem_analyzer(language),
+            exact: crate::analysis::exact_analyzer(),
         }
     }
 

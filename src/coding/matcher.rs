@@ -9,7 +9,8 @@ use regex_automata::{Anchored, Input};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::eval::{Evaluator, UnitView};
-use super::{CodedPassage, Evidence, Normalised, Source};
+use super::{CodedPassage, Evidence, Source};
+use crate::analysis::{Normalised, lower_same_len, normalise};
 use crate::codebook::{Codebook, Rule, RuleKind, Term};
 use crate::corpus::{CharMap, Document, Unit};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -105,7 +106,7 @@ fn normalised_prefix_literals(pattern: &str) -> Option<Vec<String>> {
         if s.chars().any(char::is_whitespace) {
             return None;
         }
-        out.insert(super::normalise(&s));
+        out.insert(normalise(&s));
     }
     Some(out.into_iter().collect())
 }
@@ -818,7 +819,7 @@ impl Matcher {
     /// regexes confined to a run of word characters when `w` is one such run.
     fn plan(&self, w: &str) -> Vec<Event> {
         // Normalising keeps a word's byte offsets: only whitespace changes length.
-        let lw: String = w.chars().map(super::lower_same_len).collect();
+        let lw: String = w.chars().map(lower_same_len).collect();
         let n = lw.len();
         let mut events = Vec::new();
         let term = |pid: usize, len: usize, events: &mut Vec<Event>| {
@@ -1048,7 +1049,7 @@ fn match_normalised(text: &str, mut pos: usize, pattern: &str) -> Option<usize> 
             pos += skipped;
         } else {
             let c = text[pos..].chars().next()?;
-            if super::lower_same_len(c) != pc {
+            if lower_same_len(c) != pc {
                 return None;
             }
             pos += c.len_utf8();

@@ -20,7 +20,6 @@ use std::path::Path;
 use tantivy::Searcher;
 use tantivy::schema::Field;
 
-use super::schema;
 
 /// The stem → words table of one index.
 #[derive(Debug, Default)]
@@ -53,7 +52,7 @@ impl Forms {
                 }
             }
         }
-        let mut stem = schema::stem_analyzer(language);
+        let mut stem = crate::analysis::stem_analyzer(language);
         let mut pairs: Vec<(String, String)> = words
             .into_iter()
             .map(|w| {

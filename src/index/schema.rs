@@ -20,10 +20,9 @@ use tantivy::schema::{
     FAST, Field, IndexRecordOption, JsonObjectOptions, STORED, Schema, TextFieldIndexing,
     TextOptions,
 };
-use tantivy::tokenizer::{
-    Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-    Token, TokenFilter, TokenStream, Tokenizer,
-};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
+
+use crate::analysis::exact_analyzer;
 
 /// Bumped whenever the schema, the analysers or what is stored changes;
 /// forces a rebuild. 20: VTT voices as speakers, passages' speakers by the
@@ -337,137 +336,6 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
     })
 }
 
-fn language(name: &str) -> Option<Language> {
-    Some(match name {
-        "arabic" => Language::Arabic,
-        "danish" => Language::Danish,
-        "dutch" => Language::Dutch,
-        "english" => Language::English,
-        "finnish" => Language::Finnish,
-        "french" => Language::French,
-        "german" => Language::German,
-        "greek" => Language::Greek,
-        "hungarian" => Language::Hungarian,
-        "italian" => Language::Italian,
-        "norwegian" => Language::Norwegian,
-        "portuguese" => Language::Portuguese,
-        "romanian" => Language::Romanian,
-        "russian" => Language::Russian,
-        "spanish" => Language::Spanish,
-        "swedish" => Language::Swedish,
-        "tamil" => Language::Tamil,
-        "turkish" => Language::Turkish,
-        _ => return None,
-    })
-}
-
-/// The stemming analyser for a language (`none`: lowercase only).
-pub fn stem_analyzer(lang: &str) -> TextAnalyzer {
-    let base = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(64))
-        .filter(LowerCaser);
-    match language(lang) {
-        Some(l) => base.filter(CachedStemmer { language: l }).build(),
-        None => base.build(),
-    }
-}
-
-/// Snowball stemming with a memory of the words already stemmed: a corpus
-/// repeats a few thousand words millions of times, and stemming each
-/// occurrence took a fifth of indexing. Same output as tantivy's `Stemmer`.
-#[derive(Clone)]
-struct CachedStemmer {
-    language: Language,
-}
-
-impl TokenFilter for CachedStemmer {
-    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
-
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> CachedStemmerFilter<T> {
-        CachedStemmerFilter {
-            inner: tokenizer,
-            stemmer: TextAnalyzer::builder(RawTokenizer::default())
-                .filter(Stemmer::new(self.language))
-                .build(),
-            stems: std::collections::HashMap::new(),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct CachedStemmerFilter<T> {
-    inner: T,
-    /// Stems one word (tantivy's stemmer behind a raw tokenizer).
-    stemmer: TextAnalyzer,
-    stems: std::collections::HashMap<String, String>,
-}
-
-impl CachedStemmerFilter<()> {
-    /// Words remembered per indexing thread before the memory is cleared.
-    const CAPACITY: usize = 200_000;
-}
-
-impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
-    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        if self.stems.len() > CachedStemmerFilter::<()>::CAPACITY {
-            self.stems.clear();
-        }
-        CachedStemmerStream {
-            tail: self.inner.token_stream(text),
-            stemmer: &mut self.stemmer,
-            stems: &mut self.stems,
-        }
-    }
-}
-
-struct CachedStemmerStream<'a, T> {
-    tail: T,
-    stemmer: &'a mut TextAnalyzer,
-    stems: &'a mut std::collections::HashMap<String, String>,
-}
-
-impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
-    fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
-            return false;
-        }
-        let token = self.tail.token_mut();
-        if let Some(stem) = self.stems.get(&token.text) {
-            token.text.clear();
-            token.text.push_str(stem);
-            return true;
-        }
-        let mut stem = token.text.clone();
-        let mut one = self.stemmer.token_stream(&token.text);
-        if one.advance() {
-            stem.clone_from(&one.token().text);
-        }
-        drop(one);
-        self.stems
-            .insert(std::mem::take(&mut token.text), stem.clone());
-        token.text = stem;
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.tail.token()
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
-    }
-}
-
-/// The exact-word analyser.
-pub fn exact_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(64))
-        .filter(LowerCaser)
-        .build()
-}
-
 /// Registers the analysers on an index (they are not persisted by tantivy).
 pub fn register(index: &tantivy::Index) {
     let m = index.tokenizers();
@@ -538,36 +406,5 @@ mod tests {
         assert_eq!(pack_sentence(1 << 20, 0, 0), None);
         assert_eq!(pack_sentence(0, 1 << 22, 0), None);
         assert_eq!(pack_sentence(0, 0, 1 << 22), None);
-    }
-
-    fn tokens(mut a: TextAnalyzer, text: &str) -> Vec<(String, usize, usize, usize)> {
-        let mut out = Vec::new();
-        let mut s = a.token_stream(text);
-        while s.advance() {
-            let t = s.token();
-            out.push((t.text.clone(), t.offset_from, t.offset_to, t.position));
-        }
-        out
-    }
-
-    #[test]
-    fn cached_stemmer_gives_tantivys_stems() {
-        let text = "Running runners ran; the partners' partnership, PARTNERS and \
-                    partnering. Running again: runs, running, generously generous";
-        for lang in ["english", "dutch", "swedish"] {
-            let plain = TextAnalyzer::builder(SimpleTokenizer::default())
-                .filter(RemoveLongFilter::limit(64))
-                .filter(LowerCaser)
-                .filter(Stemmer::new(language(lang).unwrap()))
-                .build();
-            // The same analyser twice: the second pass is served from memory.
-            let mut cached = stem_analyzer(lang);
-            let first = tokens(cached.clone(), text);
-            let mut s = cached.token_stream(text);
-            while s.advance() {}
-            drop(s);
-            assert_eq!(first, tokens(plain, text), "{lang}");
-            assert_eq!(tokens(cached, text), first, "{lang}");
-        }
     }
 }

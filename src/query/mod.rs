@@ -110,8 +110,8 @@ impl<'a> Compiler<'a> {
             codebook: None,
             source: CodeSource::Any,
             attributes: opened.attribute_names(),
-            stem: schema::stem_analyzer(&opened.language),
-            exact: schema::exact_analyzer(),
+            stem: crate::analysis::stem_analyzer(&opened.language),
+            exact: crate::analysis::exact_analyzer(),
             whole_documents: false,
             located: std::cell::Cell::new(0),
         }
@@ -826,8 +826,8 @@ impl Highlighter {
             language: language.to_string(),
             ..Default::default()
         };
-        let mut stem = schema::stem_analyzer(language);
-        let mut exact = schema::exact_analyzer();
+        let mut stem = crate::analysis::stem_analyzer(language);
+        let mut exact = crate::analysis::exact_analyzer();
         for leaf in parse::leaves(node) {
             let f = leaf.field.as_deref();
             if !matches!(f, None | Some("text" | "exact")) {
@@ -850,8 +850,8 @@ impl Highlighter {
 
     /// Byte ranges of `text` to highlight.
     pub fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
-        let mut stem = schema::stem_analyzer(&self.language);
-        let mut exact = schema::exact_analyzer();
+        let mut stem = crate::analysis::stem_analyzer(&self.language);
+        let mut exact = crate::analysis::exact_analyzer();
         let mut out = Vec::new();
         let mut s = stem.token_stream(text);
         let mut e = exact.token_stream(text);
