@@ -229,6 +229,21 @@ pub(crate) fn lower_same_len(c: char) -> char {
     }
 }
 
+/// Attribute names are matched case-insensitively: stored lowercase, with
+/// spaces and dashes as underscores so they can be used in queries.
+pub fn normalise_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! codebooks) reports through this type so errors look the same everywhere.
 //! This module only formats; it never decides what is wrong.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -160,7 +161,7 @@ impl fmt::Display for Diagnostic {
         };
         // Messages quote names and text from files: shown with their
         // control characters as symbols, like the source line below.
-        let shown = crate::render::printable;
+        let shown = printable;
         writeln!(f, "{label}: {}", shown(&self.message))?;
         if let Some(origin) = &self.origin {
             let origin = shown(origin);
@@ -362,6 +363,39 @@ pub fn relative_from(path: &Path, base: &Path) -> PathBuf {
 pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
     path.strip_prefix(base)
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+}
+
+/// `s` safe to print on a terminal: every control character except a line
+/// break, a tab and the `\r` of a `\r\n` is replaced by one visible
+/// symbol (`␛` for ESC, `␇` for BEL, `␍` for a lone CR, `␡` for DEL, `�`
+/// for the C1 controls), so a transcript cannot set the window title,
+/// write the clipboard or move the cursor. One character stays one
+/// character, so character offsets into the text still hold.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    let needs = |(i, c): (usize, char)| {
+        c.is_control() && c != '\n' && c != '\t' && !(c == '\r' && s[i + 1..].starts_with('\n'))
+    };
+    if !s.char_indices().any(needs) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, c) in s.char_indices() {
+        if needs((i, c)) {
+            out.push(control_picture(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The visible symbol standing for a control character.
+pub fn control_picture(c: char) -> char {
+    match c as u32 {
+        n @ 0..=0x1f => char::from_u32(0x2400 + n).unwrap_or('\u{fffd}'),
+        0x7f => '\u{2421}',
+        _ => '\u{fffd}',
+    }
 }
 
 #[cfg(test)]

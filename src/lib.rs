@@ -15,6 +15,7 @@ pub mod diag;
 pub mod fsutil;
 pub mod index;
 pub mod query;
+pub mod querylang;
 pub mod render;
 pub mod report;
 pub mod study;

@@ -632,7 +632,7 @@ const KNOWN_KEYS: &[&str] = &[
 pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics> {
     crate::yaml::check_nesting(path, text, 0)?;
     let config: StudyConfig = serde_yaml_ng::from_str(text).map_err(|e| {
-        let first = yaml_error(path, text, &e, KNOWN_KEYS).0;
+        let first = crate::yaml::yaml_error(path, text, &e, KNOWN_KEYS).0;
         let mut d = structure_problems(path, text, first);
         for x in &mut d {
             if x.help.is_none()
@@ -921,47 +921,6 @@ fn find_key_line(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.trim_start().starts_with(&format!("{key}:")))
         .map(|i| i + 1)
-}
-
-/// Turns a YAML error into a located diagnostic, with a "did you mean" for
-/// unknown keys drawn from `known`.
-pub fn yaml_error(
-    path: &Path,
-    text: &str,
-    err: &serde_yaml_ng::Error,
-    known: &[&str],
-) -> Diagnostics {
-    let raw = err.to_string();
-    // serde_yaml_ng appends " at line L column C"; keep the message part only.
-    let message = raw.split(" at line ").next().unwrap_or(&raw).to_string();
-    let message = crate::yaml::friendly_message(message);
-    let mut d = Diagnostic::error(message.clone()).in_file(path);
-    if let Some(loc) = err.location() {
-        d = d.at(loc.line(), loc.column()).with_source_from(text, 1);
-    }
-    if let Some(rest) = message.split_once("unknown field `").map(|(_, r)| r) {
-        let field = rest.split('`').next().unwrap_or_default();
-        let expected: Vec<&str> = rest
-            .split("expected ")
-            .nth(1)
-            .map(|s| s.split('`').skip(1).step_by(2).collect())
-            .unwrap_or_default();
-        let pool: Vec<&str> = if expected.is_empty() {
-            known.to_vec()
-        } else {
-            expected
-        };
-        let help = match suggest(field, pool.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("known keys here: {}", pool.join(", ")),
-        };
-        d = d.with_help(help);
-        if let Some(col) = d.column {
-            let _ = col;
-            d.span_len = field.chars().count();
-        }
-    }
-    Diagnostics::from(d)
 }
 
 /// The study file written by `qualdex init`.

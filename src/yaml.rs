@@ -24,7 +24,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_yaml_ng::{Mapping, Value};
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diagnostics, suggest};
 
 /// The deepest nesting of flow collections (`[...]`, `{...}`) accepted in a
 /// YAML file. Real codebooks, codings files and study files use one or two.
@@ -267,7 +267,8 @@ pub fn deepest_flow(text: &str, max: usize) -> Option<(usize, usize)> {
 pub struct Problems<'a> {
     path: &'a Path,
     text: &'a str,
-    lines: HashMap<Vec<String>, usize>,
+    /// The line of every key path.
+    pub(crate) lines: HashMap<Vec<String>, usize>,
     /// Lines already reported on.
     seen: Vec<usize>,
     /// The problems found.
@@ -288,7 +289,7 @@ impl<'a> Problems<'a> {
         Problems {
             path,
             text,
-            lines: crate::codebook::key_lines(text),
+            lines: key_lines(text),
             seen: Vec::new(),
             out: Vec::new(),
         }
@@ -348,7 +349,7 @@ impl<'a> Problems<'a> {
             let line = self.lines.get(keys).copied();
             let line = match (line, item) {
                 _ if self.full() => None,
-                (Some(l), Some(n)) => crate::codebook::nth_item(self.text, l, n),
+                (Some(l), Some(n)) => nth_item(self.text, l, n),
                 (l, _) => l,
             };
             self.report(&e, &named, line, item.is_some(), known);
@@ -409,7 +410,7 @@ impl<'a> Problems<'a> {
     }
 
     /// Reports a parser error, named by the key path `named`, on `line`.
-    fn report(
+    pub(crate) fn report(
         &mut self,
         e: &serde_yaml_ng::Error,
         named: &str,
@@ -417,9 +418,7 @@ impl<'a> Problems<'a> {
         in_item: bool,
         known: &[&str],
     ) {
-        let mut d = crate::study::yaml_error(self.path, self.text, e, known)
-            .0
-            .remove(0);
+        let mut d = yaml_error(self.path, self.text, e, known).0.remove(0);
         let message = d.message.clone();
         if !named.is_empty() {
             d.message = format!("{named}: {message}");
@@ -454,53 +453,6 @@ impl<'a> Problems<'a> {
     }
 }
 
-/// Every structure problem of a codings file the parser refused with
-/// `first`: each coding and review is checked on its own.
-pub fn codings_problems(path: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    use crate::coding::manual::{CodingsFile, ManualCoding, Review};
-    const TOP: &[&str] = &["coder", "codings", "reviews"];
-    const CODING: &[&str] = &[
-        "code", "doc", "quote", "prefix", "suffix", "start", "memo", "at", "accepts",
-    ];
-    const REVIEW: &[&str] = &["code", "doc", "quote", "verdict", "at"];
-    let Some(top) = Problems::top(text) else {
-        return first;
-    };
-    let mut p = Problems::new(path, text);
-    for (k, v) in &top {
-        let Some(k) = k.as_str() else { continue };
-        let keys = vec![k.to_string()];
-        match (k, v) {
-            ("codings", Value::Sequence(items)) => {
-                for (n, item) in items.iter().enumerate() {
-                    p.check::<ManualCoding>(&keys, Some(n), item.clone(), CODING);
-                }
-            }
-            ("reviews", Value::Sequence(items)) => {
-                for (n, item) in items.iter().enumerate() {
-                    p.check::<Review>(&keys, Some(n), item.clone(), REVIEW);
-                }
-            }
-            // `coder` is required: check each entry with a stand-in coder.
-            _ => {
-                let mut m = Mapping::new();
-                m.insert(Value::String("coder".into()), Value::String("x".into()));
-                m.insert(Value::String(k.to_string()), v.clone());
-                if let Err(e) = serde_yaml_ng::from_value::<CodingsFile>(Value::Mapping(m)) {
-                    let line = p.lines.get(&keys).copied();
-                    let named = if e.to_string().starts_with("unknown field") {
-                        String::new()
-                    } else {
-                        k.to_string()
-                    };
-                    p.report(&e, &named, line, false, TOP);
-                }
-            }
-        }
-    }
-    p.finish(first)
-}
-
 /// The line at or below `line` (within its block) where `key:` is written.
 fn key_below(text: &str, line: usize, key: &str) -> Option<usize> {
     let mut lines = text.lines().enumerate().skip(line - 1);
@@ -525,6 +477,154 @@ fn key_below(text: &str, line: usize, key: &str) -> Option<usize> {
         }
         if is_key(l) {
             return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Turns a YAML error into a located diagnostic, with a "did you mean" for
+/// unknown keys drawn from `known`.
+pub fn yaml_error(
+    path: &Path,
+    text: &str,
+    err: &serde_yaml_ng::Error,
+    known: &[&str],
+) -> Diagnostics {
+    let raw = err.to_string();
+    // serde_yaml_ng appends " at line L column C"; keep the message part only.
+    let message = raw.split(" at line ").next().unwrap_or(&raw).to_string();
+    let message = friendly_message(message);
+    let mut d = Diagnostic::error(message.clone()).in_file(path);
+    if let Some(loc) = err.location() {
+        d = d.at(loc.line(), loc.column()).with_source_from(text, 1);
+    }
+    if let Some(rest) = message.split_once("unknown field `").map(|(_, r)| r) {
+        let field = rest.split('`').next().unwrap_or_default();
+        let expected: Vec<&str> = rest
+            .split("expected ")
+            .nth(1)
+            .map(|s| s.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        let pool: Vec<&str> = if expected.is_empty() {
+            known.to_vec()
+        } else {
+            expected
+        };
+        let help = match suggest(field, pool.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("known keys here: {}", pool.join(", ")),
+        };
+        d = d.with_help(help);
+        if let Some(col) = d.column {
+            let _ = col;
+            d.span_len = field.chars().count();
+        }
+    }
+    Diagnostics::from(d)
+}
+
+pub(crate) fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+pub(crate) fn is_key_line(line: &str, key: &str) -> bool {
+    let t = line.trim_start();
+    let t = t.strip_prefix("- ").unwrap_or(t);
+    for k in [key.to_string(), format!("\"{key}\""), format!("'{key}'")] {
+        if let Some(rest) = t.strip_prefix(&k)
+            && rest.trim_start().starts_with(':')
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// The 1-based line of every key path of block-style YAML (first
+/// occurrence), in one pass: `["challenges", "codes", "governance"]` → 6.
+pub fn key_lines(text: &str) -> std::collections::HashMap<Vec<String>, usize> {
+    let mut out = std::collections::HashMap::new();
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.is_empty()
+            || t.starts_with('#')
+            || t.starts_with("- ")
+            || t.starts_with('-') && t.len() == 1
+        {
+            continue;
+        }
+        let Some(colon) = t.find(':') else { continue };
+        let key = t[..colon].trim().trim_matches(['"', '\'']);
+        if key.is_empty() || key.contains(' ') && !key.starts_with('"') && key.contains(['{', '['])
+        {
+            continue;
+        }
+        let ind = indent_of(line);
+        while stack.last().is_some_and(|(d, _)| *d >= ind) {
+            stack.pop();
+        }
+        stack.push((ind, key.to_string()));
+        let path: Vec<String> = stack.iter().map(|(_, k)| k.clone()).collect();
+        out.entry(path).or_insert(i + 1);
+    }
+    out
+}
+
+/// The 1-based line of a nested key path in block-style YAML, if found.
+pub fn locate(text: &str, keys: &[&str]) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0usize;
+    let mut parent_indent: Option<usize> = None;
+    let mut found = None;
+    for key in keys {
+        let mut hit = None;
+        for (i, line) in lines.iter().enumerate().skip(from) {
+            let t = line.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let ind = indent_of(line);
+            if let Some(p) = parent_indent
+                && ind <= p
+                && i > from
+            {
+                break;
+            }
+            if is_key_line(line, key) && parent_indent.is_none_or(|p| ind > p) {
+                hit = Some((i, ind));
+                break;
+            }
+        }
+        let (i, ind) = hit?;
+        found = Some(i + 1);
+        from = i + 1;
+        parent_indent = Some(ind);
+    }
+    found
+}
+
+/// The line of the `n`-th (0-based) list item below the key on line `key_line`.
+pub(crate) fn nth_item(text: &str, key_line: usize, n: usize) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let key_indent = indent_of(lines.get(key_line - 1)?);
+    let mut count = 0usize;
+    let mut item_indent = None;
+    for (i, line) in lines.iter().enumerate().skip(key_line) {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let ind = indent_of(line);
+        if ind <= key_indent && !t.starts_with("- ") {
+            break;
+        }
+        if t.starts_with("- ") && item_indent.is_none_or(|x| x == ind) {
+            item_indent = Some(ind);
+            if count == n {
+                return Some(i + 1);
+            }
+            count += 1;
         }
     }
     None

@@ -128,7 +128,7 @@ fn check(ctx: &Ctx, file: Option<&PathBuf>) -> Result<ExitCode> {
             ));
         }
         if let crate::codebook::RuleKind::Query(node, _) = &r.kind {
-            for l in query::parse::leaves(node) {
+            for l in crate::querylang::leaves(node) {
                 if let Some(f) = &l.field {
                     let n = corpus::frontmatter::normalise_name(f);
                     if !query::BUILTIN_FIELDS.contains(&n.as_str()) && !attrs.contains(&n) {

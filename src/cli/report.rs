@@ -42,7 +42,7 @@ pub fn write(
 ) -> Result<std::path::PathBuf> {
     let data = crate::report::gather(study, opened, cb)?;
     let mut buf = Vec::new();
-    crate::render::report::write(&data, &mut buf)?;
+    crate::report::html::write(&data, &mut buf)?;
     let path = match output {
         Some(p) => p,
         None => {

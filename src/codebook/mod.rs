@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Diagnostics, suggest};
 use crate::study::UnitKind;
+use crate::yaml::{indent_of, is_key_line, key_lines, locate, nth_item};
 use raw::{RawCode, RawCodebook};
 
 /// A family: a top-level group of codes (challenges, roles, dimensions...).
@@ -62,7 +63,7 @@ pub enum RuleKind {
     /// A regular expression (validated; compiled when rules are applied).
     Regex(String),
     /// A query in the search language.
-    Query(crate::query::Node, String),
+    Query(crate::querylang::Node, String),
 }
 
 /// An auto-coding rule.
@@ -462,9 +463,9 @@ impl Codebook {
                 }
             } else {
                 let q = r.query.clone().unwrap_or_default();
-                match crate::query::parse(&q) {
+                match crate::querylang::parse(&q) {
                     Ok(node) => {
-                        if crate::query::parse::leaves(&node)
+                        if crate::querylang::leaves(&node)
                             .iter()
                             .any(|l| l.field.as_deref() == Some("code"))
                         {
@@ -674,7 +675,7 @@ fn codebook_yaml_error(file: &Path, text: &str, e: &serde_yaml_ng::Error) -> Dia
     };
     let msg = e.to_string();
     let known = known_for_message(&msg);
-    let mut d = crate::study::yaml_error(file, text, e, known);
+    let mut d = crate::yaml::yaml_error(file, text, e, known);
     for x in &mut d.0 {
         // serde marks a duplicate at the start of its mapping: point at the repeat.
         if let Some(id) = x
@@ -800,113 +801,6 @@ fn structure_problems(file: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Di
         }
     }
     p.finish(first)
-}
-
-fn indent_of(line: &str) -> usize {
-    line.len() - line.trim_start().len()
-}
-
-fn is_key_line(line: &str, key: &str) -> bool {
-    let t = line.trim_start();
-    let t = t.strip_prefix("- ").unwrap_or(t);
-    for k in [key.to_string(), format!("\"{key}\""), format!("'{key}'")] {
-        if let Some(rest) = t.strip_prefix(&k)
-            && rest.trim_start().starts_with(':')
-        {
-            return true;
-        }
-    }
-    false
-}
-
-/// The 1-based line of every key path of block-style YAML (first
-/// occurrence), in one pass: `["challenges", "codes", "governance"]` → 6.
-pub fn key_lines(text: &str) -> std::collections::HashMap<Vec<String>, usize> {
-    let mut out = std::collections::HashMap::new();
-    let mut stack: Vec<(usize, String)> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_start();
-        if t.is_empty()
-            || t.starts_with('#')
-            || t.starts_with("- ")
-            || t.starts_with('-') && t.len() == 1
-        {
-            continue;
-        }
-        let Some(colon) = t.find(':') else { continue };
-        let key = t[..colon].trim().trim_matches(['"', '\'']);
-        if key.is_empty() || key.contains(' ') && !key.starts_with('"') && key.contains(['{', '['])
-        {
-            continue;
-        }
-        let ind = indent_of(line);
-        while stack.last().is_some_and(|(d, _)| *d >= ind) {
-            stack.pop();
-        }
-        stack.push((ind, key.to_string()));
-        let path: Vec<String> = stack.iter().map(|(_, k)| k.clone()).collect();
-        out.entry(path).or_insert(i + 1);
-    }
-    out
-}
-
-/// The 1-based line of a nested key path in block-style YAML, if found.
-pub fn locate(text: &str, keys: &[&str]) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut from = 0usize;
-    let mut parent_indent: Option<usize> = None;
-    let mut found = None;
-    for key in keys {
-        let mut hit = None;
-        for (i, line) in lines.iter().enumerate().skip(from) {
-            let t = line.trim_start();
-            if t.is_empty() || t.starts_with('#') {
-                continue;
-            }
-            let ind = indent_of(line);
-            if let Some(p) = parent_indent
-                && ind <= p
-                && i > from
-            {
-                break;
-            }
-            if is_key_line(line, key) && parent_indent.is_none_or(|p| ind > p) {
-                hit = Some((i, ind));
-                break;
-            }
-        }
-        let (i, ind) = hit?;
-        found = Some(i + 1);
-        from = i + 1;
-        parent_indent = Some(ind);
-    }
-    found
-}
-
-/// The line of the `n`-th (0-based) list item below the key on line `key_line`.
-pub(crate) fn nth_item(text: &str, key_line: usize, n: usize) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let key_indent = indent_of(lines.get(key_line - 1)?);
-    let mut count = 0usize;
-    let mut item_indent = None;
-    for (i, line) in lines.iter().enumerate().skip(key_line) {
-        let t = line.trim_start();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let ind = indent_of(line);
-        if ind <= key_indent && !t.starts_with("- ") {
-            break;
-        }
-        if t.starts_with("- ") && item_indent.is_none_or(|x| x == ind) {
-            item_indent = Some(ind);
-            if count == n {
-                return Some(i + 1);
-            }
-            count += 1;
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use tantivy::tokenizer::TextAnalyzer;
 
-use crate::query::{Leaf, Node};
+use crate::querylang::{Leaf, Node};
 
 /// One unit as the evaluator sees it.
 pub struct UnitView<'a> {
@@ -174,7 +174,7 @@ mod tests {
             respondent: true,
             attributes: &attrs,
         };
-        Evaluator::new("english").matches(&crate::query::parse(q).unwrap(), &u)
+        Evaluator::new("english").matches(&crate::querylang::parse(q).unwrap(), &u)
     }
 
     #[test]

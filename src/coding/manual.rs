@@ -205,10 +205,10 @@ impl Codings {
                     }
                     out.files.insert(f.coder.clone(), (p, f));
                 }
-                Err(e) => problems.extend(crate::yaml::codings_problems(
+                Err(e) => problems.extend(codings_problems(
                     &p,
                     &text,
-                    crate::study::yaml_error(&p, &text, &e, &["coder", "codings", "reviews"]).0,
+                    crate::yaml::yaml_error(&p, &text, &e, &["coder", "codings", "reviews"]).0,
                 )),
             }
         }
@@ -737,6 +737,53 @@ pub fn now_rfc3339() -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// Every structure problem of a codings file the parser refused with
+/// `first`: each coding and review is checked on its own.
+pub fn codings_problems(path: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    use serde_yaml_ng::{Mapping, Value};
+    const TOP: &[&str] = &["coder", "codings", "reviews"];
+    const CODING: &[&str] = &[
+        "code", "doc", "quote", "prefix", "suffix", "start", "memo", "at", "accepts",
+    ];
+    const REVIEW: &[&str] = &["code", "doc", "quote", "verdict", "at"];
+    let Some(top) = crate::yaml::Problems::top(text) else {
+        return first;
+    };
+    let mut p = crate::yaml::Problems::new(path, text);
+    for (k, v) in &top {
+        let Some(k) = k.as_str() else { continue };
+        let keys = vec![k.to_string()];
+        match (k, v) {
+            ("codings", Value::Sequence(items)) => {
+                for (n, item) in items.iter().enumerate() {
+                    p.check::<ManualCoding>(&keys, Some(n), item.clone(), CODING);
+                }
+            }
+            ("reviews", Value::Sequence(items)) => {
+                for (n, item) in items.iter().enumerate() {
+                    p.check::<Review>(&keys, Some(n), item.clone(), REVIEW);
+                }
+            }
+            // `coder` is required: check each entry with a stand-in coder.
+            _ => {
+                let mut m = Mapping::new();
+                m.insert(Value::String("coder".into()), Value::String("x".into()));
+                m.insert(Value::String(k.to_string()), v.clone());
+                if let Err(e) = serde_yaml_ng::from_value::<CodingsFile>(Value::Mapping(m)) {
+                    let line = p.lines.get(&keys).copied();
+                    let named = if e.to_string().starts_with("unknown field") {
+                        String::new()
+                    } else {
+                        k.to_string()
+                    };
+                    p.report(&e, &named, line, false, TOP);
+                }
+            }
+        }
+    }
+    p.finish(first)
 }
 
 #[cfg(test)]

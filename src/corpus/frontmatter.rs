@@ -123,20 +123,7 @@ fn key_line(yaml: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// Attribute names are matched case-insensitively: stored lowercase, with
-/// spaces and dashes as underscores so they can be used in queries.
-pub fn normalise_name(name: &str) -> String {
-    name.trim()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use crate::analysis::normalise_name;
 
 #[cfg(test)]
 mod tests {

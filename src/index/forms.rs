@@ -20,7 +20,6 @@ use std::path::Path;
 use tantivy::Searcher;
 use tantivy::schema::Field;
 
-
 /// The stem → words table of one index.
 #[derive(Debug, Default)]
 pub struct Forms {

@@ -11,6 +11,7 @@ pub mod forms;
 mod generation;
 pub mod layout;
 pub mod manifest;
+pub mod paths;
 pub mod schema;
 mod stamp;
 
@@ -806,7 +807,7 @@ fn delete_paths(writer: &mut IndexWriter, paths: Vec<String>) -> Result<(), Diag
         return Ok(());
     }
     writer
-        .delete_query(Box::new(crate::query::paths::PathColumnQuery::new(paths)))
+        .delete_query(Box::new(paths::PathColumnQuery::new(paths)))
         .map(|_| ())
         .map_err(|e| tantivy_err(&e))
 }

@@ -5,8 +5,6 @@
 //! builds tantivy queries; [`run`] collects hits in document order. Rendering
 //! hits is the caller's job.
 
-pub mod parse;
-pub mod paths;
 pub mod sentences;
 
 use std::collections::{BTreeSet, HashMap};
@@ -22,8 +20,9 @@ use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDo
 
 use crate::diag::{Diagnostic, Diagnostics, suggest};
 use crate::index::{Opened, schema};
+use crate::querylang as parse;
+pub use crate::querylang::{Leaf, Node, parse};
 use crate::study::UnitKind;
-pub use parse::{Leaf, Node, parse};
 
 /// Fields every index has, besides attributes.
 pub const BUILTIN_FIELDS: &[&str] = &[
@@ -476,7 +475,7 @@ impl<'a> Compiler<'a> {
         };
         let paths = matching_paths(self.opened, &documents).map_err(failed)?;
         Ok(Box::new(
-            paths::PathSetQuery::new(self.opened, &paths).map_err(failed)?,
+            crate::index::paths::PathSetQuery::new(self.opened, &paths).map_err(failed)?,
         ))
     }
 

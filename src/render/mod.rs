@@ -3,16 +3,16 @@
 //! the index and never computes; it only lays out what it is given.
 
 mod csv;
-mod html;
+pub mod html;
 mod json;
 mod md;
-pub mod report;
 mod tex;
 
-use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::diag::{control_picture, printable};
 
 /// Output formats for tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -231,42 +231,10 @@ fn starts_entity(rest: &str) -> bool {
     len > 0 && body[len..].starts_with(';')
 }
 
-/// `s` safe to print on a terminal: every control character except a line
-/// break, a tab and the `\r` of a `\r\n` is replaced by one visible
-/// symbol (`␛` for ESC, `␇` for BEL, `␍` for a lone CR, `␡` for DEL, `�`
-/// for the C1 controls), so a transcript cannot set the window title,
-/// write the clipboard or move the cursor. One character stays one
-/// character, so character offsets into the text still hold.
-pub fn printable(s: &str) -> Cow<'_, str> {
-    let needs = |(i, c): (usize, char)| {
-        c.is_control() && c != '\n' && c != '\t' && !(c == '\r' && s[i + 1..].starts_with('\n'))
-    };
-    if !s.char_indices().any(needs) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for (i, c) in s.char_indices() {
-        if needs((i, c)) {
-            out.push(control_picture(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// The visible symbol standing for a control character.
-pub fn control_picture(c: char) -> char {
-    match c as u32 {
-        n @ 0..=0x1f => char::from_u32(0x2400 + n).unwrap_or('\u{fffd}'),
-        0x7f => '\u{2421}',
-        _ => '\u{fffd}',
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     #[test]
     fn markdown_cells_escape_markup_and_controls() {

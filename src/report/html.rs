@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Table, html_escape as esc};
-use crate::report::ReportData;
+use super::ReportData;
+use crate::render::{Table, html_escape as esc};
 
 /// A colour-blind-safe sequential palette (viridis, 6 stops).
 const VIRIDIS: [(u8, u8, u8); 6] = [
@@ -45,7 +45,7 @@ fn anchor(id: &str) -> String {
 
 fn table_html(t: &Table) -> io::Result<String> {
     let mut buf = Vec::new();
-    super::html::write(t, &mut buf)?;
+    crate::render::html::write(t, &mut buf)?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 

@@ -46,7 +46,7 @@ impl Node {
             Node::Leaf(l) => l
                 .field
                 .as_deref()
-                .is_some_and(|f| crate::corpus::frontmatter::normalise_name(f) == field),
+                .is_some_and(|f| crate::analysis::normalise_name(f) == field),
         }
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError, index::SegmentId};
 
-use crate::index::Opened;
+use super::Opened;
 
 /// Sorted, disjoint ranges of document numbers in a segment.
 type DocRanges = Arc<Vec<(DocId, DocId)>>;
@@ -106,7 +106,7 @@ impl Weight for PathColumnQuery {
         let r = if wanted.is_empty() {
             Vec::new()
         } else {
-            let runs = crate::index::path_runs(reader)?;
+            let runs = super::path_runs(reader)?;
             ranges_of(&runs, |ord| wanted.contains(&u64::from(ord)))
         };
         Ok(Box::new(Ranges::new(Arc::new(r))))

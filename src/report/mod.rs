@@ -1,5 +1,7 @@
 //! The data behind `qualdex report`: the tables of a write-up, gathered from
-//! the table builders. Rendering is [`crate::render::report`]'s job.
+//! the table builders. Rendering is [`html`]'s job.
+
+pub mod html;
 
 use crate::codebook::Codebook;
 use crate::diag::Diagnostics;
