@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod index;
 pub mod query;
 pub mod querylang;
+pub mod refresh;
 pub mod render;
 pub mod report;
 pub mod study;

@@ -551,11 +551,11 @@ fn indexed_study() -> (tempfile::TempDir, qualdex::index::Opened) {
     );
     let cwd = std::env::current_dir().unwrap();
     let study = qualdex::study::Study::locate(Some(dir.path()), &cwd).unwrap();
-    let opts = qualdex::index::IndexOptions {
+    let opts = qualdex::refresh::IndexOptions {
         quiet: true,
         ..Default::default()
     };
-    qualdex::index::update(&study, &opts).unwrap();
+    qualdex::refresh::update(&study, &opts, &qualdex::refresh::Silent).unwrap();
     let opened = qualdex::index::open(&study).unwrap().unwrap();
     (dir, opened)
 }
@@ -600,7 +600,7 @@ fn query_language() {
     let opened = Arc::new(opened);
     let cwd = std::env::current_dir().unwrap();
     let study = qualdex::study::Study::locate(Some(dir.path()), &cwd).unwrap();
-    let codebook = Arc::new(qualdex::index::load_codebook(&study).unwrap());
+    let codebook = Arc::new(qualdex::refresh::load_codebook(&study).unwrap());
     let attrs: BTreeMap<String, String> = [("case".to_string(), "Alfa".to_string())].into();
     fuzz("query", seeds(QUERIES), QUERY_TOKENS, move |b| {
         let q = text(b);

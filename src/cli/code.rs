@@ -14,8 +14,8 @@ use crate::coding::Source;
 use crate::coding::manual::{self, Codings};
 use crate::corpus::{Document, slice_chars};
 use crate::diag::Diagnostic;
-use crate::index::load_codebook;
 use crate::query::{self, CodeSource};
+use crate::refresh::load_codebook;
 use crate::render::{Cell, Table, TableFormat, write_table_as};
 
 const HELP: &str = "Examples:

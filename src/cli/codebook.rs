@@ -6,15 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use rayon::prelude::*;
 
 use super::Ctx;
 use crate::codebook::Codebook;
-use crate::coding::matcher::RuleHits;
 use crate::corpus::{self, ReadOptions};
 use crate::diag::Diagnostic;
-use crate::index::{CodingContext, load_codebook};
 use crate::query::{self, CodeSource};
+use crate::refresh::{CodedDocument, CodingContext, Progress, Sink, load_codebook, read_and_code};
 use crate::render::{Cell, Table, TableFormat, write_table_as};
 
 const HELP: &str = "Examples:
@@ -94,31 +92,31 @@ fn check(ctx: &Ctx, file: Option<&PathBuf>) -> Result<ExitCode> {
     let files = corpus::discover(&corpus_dir)?.files;
     let opts = ReadOptions {
         lossy: false,
-        speakers: crate::index::speaker_rules(&study),
+        speakers: crate::refresh::speaker_rules(&study),
     };
-    let attr_names: BTreeSet<String> = BTreeSet::new();
-    let results: Vec<(RuleHits, BTreeSet<String>, BTreeSet<String>)> = files
-        .par_iter()
-        .filter_map(|f| corpus::read_document(f, &opts).ok())
-        .map(|doc| {
-            let (attrs, _) = corpus::resolve_attributes(&doc.path, &doc.front_matter, &sheets);
-            let mut h = RuleHits::default();
-            let (passages, _) = coding.code(&doc, &attrs, &mut h);
-            let codes: BTreeSet<&str> = passages.iter().map(|p| p.code.as_str()).collect();
-            let codes = codes.into_iter().map(str::to_string).collect();
-            (h, codes, attrs.keys().cloned().collect())
-        })
-        .collect();
-    let mut hits = vec![0usize; cb.rules.len()];
-    let mut applied: BTreeSet<String> = BTreeSet::new();
-    let mut attrs = attr_names;
-    for (h, codes, a) in results {
-        for (i, n) in h.units.iter().enumerate() {
-            hits[i] += n;
-        }
-        applied.extend(codes);
-        attrs.extend(a);
+    let all: Vec<&corpus::FoundFile> = files.iter().collect();
+    let mut stats = RuleStats {
+        hits: vec![0usize; cb.rules.len()],
+        ..RuleStats::default()
+    };
+    let bar = super::progress::Bar::new(ctx.quiet);
+    bar.start(all.len(), "checking rules");
+    let unreadable = read_and_code(&all, &opts, &sheets, &coding, &bar, &mut stats)?;
+    bar.finish();
+    // A file that cannot be read has not been tried: say so, or a rule
+    // could seem to match nothing when its document was simply unreadable.
+    for d in &unreadable {
+        let file = d.origin.as_deref().unwrap_or("a transcript");
+        warnings.push(format!(
+            "`{file}` could not be read, so no rule was tried on it: {}",
+            d.message
+        ));
     }
+    let RuleStats {
+        hits,
+        applied,
+        attrs,
+    } = stats;
     for (i, r) in cb.rules.iter().enumerate() {
         if hits[i] == 0 {
             warnings.push(format!(
@@ -158,15 +156,52 @@ fn check(ctx: &Ctx, file: Option<&PathBuf>) -> Result<ExitCode> {
     let mut out = super::common::stdout();
     writeln!(
         out,
-        "codebook ok: {} in {}, {} on {}; {}",
+        "codebook ok: {} in {}, {} on {}{}; {}",
         super::common::count(cb.codes.len(), "code"),
         super::common::count(cb.families.len(), "family"),
         super::common::count(cb.rules.len(), "rule"),
-        super::common::count(files.len(), "document"),
+        super::common::count(files.len() - unreadable.len(), "document"),
+        if unreadable.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} could not be read)", unreadable.len())
+        },
         super::common::count(warnings.len(), "warning")
     )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `codebook check` gathers from every coded document: units coded
+/// per rule, the codes applied and the attribute names seen.
+#[derive(Default)]
+struct RuleStats {
+    hits: Vec<usize>,
+    applied: BTreeSet<String>,
+    attrs: BTreeSet<String>,
+}
+
+impl Sink for RuleStats {
+    type Prepared = ();
+
+    fn prepare(&self, _coded: &CodedDocument) {}
+
+    fn take(
+        &mut self,
+        _file: &corpus::FoundFile,
+        coded: CodedDocument,
+        _prepared: (),
+    ) -> std::result::Result<(), crate::diag::Diagnostics> {
+        for (i, n) in coded.hits.units.iter().enumerate() {
+            if let Some(h) = self.hits.get_mut(i) {
+                *h += n;
+            }
+        }
+        self.applied
+            .extend(coded.passages.into_iter().map(|p| p.code));
+        self.attrs.extend(coded.attrs.into_keys());
+        Ok(())
+    }
 }
 
 /// Distinct passages and documents per code, rolled up over descendants.

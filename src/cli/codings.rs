@@ -13,7 +13,7 @@ use super::docpath;
 use crate::coding::manual::{self, Anchor, Codings};
 use crate::corpus::{Document, attributes};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::index::load_codebook;
+use crate::refresh::load_codebook;
 use crate::render::{Cell, Table, TableFormat, write_table_as};
 use crate::study::Study;
 

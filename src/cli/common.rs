@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::index::{self, IndexOptions, IndexReport, Opened};
+use crate::index::{self, Opened};
+use crate::refresh::{self, IndexOptions, IndexReport};
 use crate::study::Study;
 
 /// When to colour output.
@@ -142,13 +143,14 @@ impl Ctx {
             return Ok(o);
         }
         let mut known = None;
-        match index::update(
+        match refresh::update(
             study,
             &IndexOptions {
                 quiet: self.quiet,
                 quick_check: true,
                 ..Default::default()
             },
+            &super::progress::Bar::new(self.quiet),
         ) {
             Ok(mut report) => {
                 known = report
@@ -320,7 +322,7 @@ pub fn read_doc_with(study: &Study, rel: &str, lossy: bool) -> Result<crate::cor
     };
     let opts = ReadOptions {
         lossy,
-        speakers: crate::index::speaker_rules(study),
+        speakers: crate::refresh::speaker_rules(study),
     };
     Ok(crate::corpus::read_document(&file, &opts)?)
 }

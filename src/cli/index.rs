@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::index::{self, IndexOptions};
+use crate::refresh::{self, IndexOptions};
 
 /// Build or update the index.
 ///
@@ -27,7 +27,7 @@ pub struct Args {
 /// Runs `index`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let study = ctx.study()?;
-    let report = index::update(
+    let report = refresh::update(
         &study,
         &IndexOptions {
             lossy: args.lossy,
@@ -35,6 +35,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             rebuild: args.rebuild,
             ..Default::default()
         },
+        &super::progress::Bar::new(ctx.quiet),
     )?;
     ctx.print_report(&report);
     Ok(ExitCode::SUCCESS)

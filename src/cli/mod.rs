@@ -14,6 +14,7 @@ mod docpath;
 mod index;
 mod init;
 mod passages;
+mod progress;
 mod report;
 mod review;
 mod run;

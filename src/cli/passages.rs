@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 use super::Ctx;
 use super::search::HitFormat;
 use crate::coding::Source;
-use crate::index::{Bodies, load_codebook};
+use crate::index::Bodies;
 use crate::query::{self, Compiler};
+use crate::refresh::load_codebook;
 use crate::render::{csv_cell, md_escape, printable};
 
 const HELP: &str = "Examples:

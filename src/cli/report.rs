@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::index::load_codebook;
+use crate::refresh::load_codebook;
 
 /// Write one self-contained HTML report (works offline): codebook, corpus
 /// table, code × case heatmaps, a co-occurrence network, quotes per code,

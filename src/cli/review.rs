@@ -11,8 +11,9 @@ use super::common::{coder_name, one_line};
 use crate::coding::Source;
 use crate::coding::manual::{Codings, Review, Verdict, now_rfc3339};
 use crate::diag::Diagnostic;
-use crate::index::{Bodies, load_codebook};
+use crate::index::Bodies;
 use crate::query::{self, CodeSource};
+use crate::refresh::load_codebook;
 
 const HELP: &str = "Examples:
   qualdex review governance                          auto-coded passages and their review state

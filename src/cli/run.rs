@@ -9,7 +9,8 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::diag::Diagnostic;
-use crate::index::{self, IndexOptions, load_codebook};
+use crate::index;
+use crate::refresh::{self, IndexOptions, load_codebook};
 use crate::study::{Study, TableSpec};
 use crate::table::spec::{self, Output};
 
@@ -88,12 +89,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     };
     // `out/` must lead to a folder inside the study, links followed.
     study.check_write_target(&study.out_dir())?;
-    let report = index::update(
+    let report = refresh::update(
         &study,
         &IndexOptions {
             quiet: ctx.quiet,
             ..Default::default()
         },
+        &super::progress::Bar::new(ctx.quiet),
     )?;
     ctx.print_report(&report);
     let opened =

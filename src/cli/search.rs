@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     } else if let Some(skeleton) = opened.code_skeleton() {
         skeleton
     } else {
-        crate::index::load_codebook(&study)?
+        crate::refresh::load_codebook(&study)?
     };
     let search = Compiler::new(&opened, &text)
         .for_unit(kind)

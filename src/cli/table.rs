@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 
 use super::Ctx;
 use crate::diag::Diagnostic;
-use crate::index::load_codebook;
+use crate::refresh::load_codebook;
 use crate::study::TableSpec;
 use crate::table::coded::Coded;
 use crate::table::spec;

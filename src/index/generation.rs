@@ -36,7 +36,7 @@ use crate::diag::{Diagnostic, Diagnostics, display_path};
 use super::fault;
 
 /// The file naming the live generation.
-pub(super) const CURRENT: &str = "CURRENT";
+pub(crate) const CURRENT: &str = "CURRENT";
 const WRITE_LOCK: &str = "write.lock";
 const READ_LOCK: &str = "read.lock";
 
@@ -50,7 +50,7 @@ const MAX_GENERATION: u64 = 999_999_999_999;
 /// The number of a generation name as qualdex writes it (`g7`): `g` and a
 /// decimal number from 1 to [`MAX_GENERATION`], without leading zeros;
 /// `None` for anything else.
-pub(super) fn generation_number(name: &str) -> Option<u64> {
+pub(crate) fn generation_number(name: &str) -> Option<u64> {
     let digits = name.strip_prefix('g')?;
     if digits.is_empty()
         || digits.len() > 12
@@ -64,11 +64,11 @@ pub(super) fn generation_number(name: &str) -> Option<u64> {
 
 /// One generation folder.
 #[derive(Debug)]
-pub(super) struct Generation {
+pub(crate) struct Generation {
     /// Its name, checked by [`generation_number`].
-    pub(super) name: String,
+    pub(crate) name: String,
     /// The index folder joined with the name.
-    pub(super) dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 impl Generation {
@@ -80,26 +80,26 @@ impl Generation {
         }
     }
 
-    pub(super) fn tantivy(&self) -> PathBuf {
+    pub(crate) fn tantivy(&self) -> PathBuf {
         self.dir.join("tantivy")
     }
-    pub(super) fn manifest(&self) -> PathBuf {
+    pub(crate) fn manifest(&self) -> PathBuf {
         self.dir.join("manifest.json")
     }
     /// True when the manifest is a regular file. The quick checks trust a
     /// generation's stamp only then: searches read the manifest lazily, and
     /// a missing or planted one would otherwise answer with no attributes.
-    pub(super) fn has_manifest(&self) -> bool {
+    pub(crate) fn has_manifest(&self) -> bool {
         std::fs::symlink_metadata(self.manifest()).is_ok_and(|m| m.is_file())
     }
-    pub(super) fn stamp(&self) -> PathBuf {
+    pub(crate) fn stamp(&self) -> PathBuf {
         self.dir.join("stamp.tsv")
     }
-    pub(super) fn forms(&self) -> PathBuf {
+    pub(crate) fn forms(&self) -> PathBuf {
         self.dir.join("forms.tsv")
     }
     /// Runs of documents with one path, per segment (see `path_runs`).
-    pub(super) fn runs(&self) -> PathBuf {
+    pub(crate) fn runs(&self) -> PathBuf {
         self.dir.join("runs.tsv")
     }
 }
@@ -137,7 +137,7 @@ fn bad_current(path: &Path, index_dir: &Path, what: String) -> Diagnostics {
 /// `CURRENT` names a generation that is not there (then the index is
 /// rebuilt). An error when `CURRENT` holds anything but a generation name,
 /// or names something that is not a folder: it is then never followed.
-pub(super) fn current(index_dir: &Path) -> Result<Option<Generation>, Diagnostics> {
+pub(crate) fn current(index_dir: &Path) -> Result<Option<Generation>, Diagnostics> {
     let path = index_dir.join(CURRENT);
     let bytes = match crate::fsutil::read_bounded(&path, CURRENT_LIMIT) {
         Ok(b) => b,
@@ -200,7 +200,7 @@ fn generations(index_dir: &Path) -> Vec<(u64, String)> {
 
 /// Creates the folder of a new generation, numbered after every one in the
 /// index folder (so no name is reused while a reader may hold it).
-pub(super) fn create_next(index_dir: &Path) -> Result<Generation, Diagnostics> {
+pub(crate) fn create_next(index_dir: &Path) -> Result<Generation, Diagnostics> {
     let mut n = generations(index_dir).last().map_or(1, |(n, _)| n + 1);
     loop {
         if n > MAX_GENERATION {
@@ -230,7 +230,7 @@ pub(super) fn create_next(index_dir: &Path) -> Result<Generation, Diagnostics> {
 /// the tantivy index in `from`, copying where links cannot be made. Lock
 /// and temporary files (names starting with `.`, except tantivy's list of
 /// its files) are left behind, and so is anything but a regular file.
-pub(super) fn link_index(from: &Path, to: &Path) -> Result<(), Diagnostics> {
+pub(crate) fn link_index(from: &Path, to: &Path) -> Result<(), Diagnostics> {
     std::fs::create_dir(to).map_err(|e| io_err(to, e))?;
     let entries = std::fs::read_dir(from).map_err(|e| io_err(from, e))?;
     for entry in entries {
@@ -252,13 +252,13 @@ pub(super) fn link_index(from: &Path, to: &Path) -> Result<(), Diagnostics> {
 }
 
 /// Makes `g` the live generation (the one atomic step of an update).
-pub(super) fn publish(index_dir: &Path, g: &Generation) -> Result<(), Diagnostics> {
+pub(crate) fn publish(index_dir: &Path, g: &Generation) -> Result<(), Diagnostics> {
     let path = index_dir.join(CURRENT);
     crate::fsutil::write_atomic(&path, g.name.as_bytes()).map_err(|e| io_err(&path, e))
 }
 
 /// True when an I/O error means the folder cannot be written at all.
-pub(super) fn is_read_only(e: &std::io::Error) -> bool {
+pub(crate) fn is_read_only(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
@@ -267,7 +267,7 @@ pub(super) fn is_read_only(e: &std::io::Error) -> bool {
 
 /// The lock held by the one command updating the index.
 #[derive(Debug)]
-pub(super) struct WriteLock {
+pub(crate) struct WriteLock {
     _file: File,
 }
 
@@ -281,7 +281,7 @@ impl WriteLock {
     /// [`crate::fsutil::lock_wait`], so a stopped command cannot hold every
     /// later one forever); `None` when the index folder cannot be written
     /// (a read-only study).
-    pub(super) fn acquire(index_dir: &Path, quiet: bool) -> Result<Option<WriteLock>, Diagnostics> {
+    pub(crate) fn acquire(index_dir: &Path, quiet: bool) -> Result<Option<WriteLock>, Diagnostics> {
         let path = index_dir.join(WRITE_LOCK);
         let file = match Self::open(index_dir) {
             Ok(f) => f,
@@ -334,7 +334,7 @@ pub struct ReadLock {
 
 impl ReadLock {
     /// Takes the lock, waiting only while old generations are being removed.
-    pub(super) fn acquire(index_dir: &Path) -> ReadLock {
+    pub(crate) fn acquire(index_dir: &Path) -> ReadLock {
         let path = index_dir.join(READ_LOCK);
         let file = crate::fsutil::open_lock_file(&path, true).ok();
         let file = file.filter(|f| f.lock_shared().is_ok());
@@ -422,13 +422,13 @@ fn is_ours(dir: &Path) -> bool {
 }
 
 /// [`remove_abandoned_locked`] for a command holding the write lock.
-pub(super) fn remove_abandoned(_lock: &WriteLock, index_dir: &Path, live: &str) -> Vec<String> {
+pub(crate) fn remove_abandoned(_lock: &WriteLock, index_dir: &Path, live: &str) -> Vec<String> {
     remove_abandoned_locked(index_dir, Some(live))
 }
 
 /// True when the index folder holds something to clean up: a generation
 /// other than the live one, or a temporary file.
-pub(super) fn has_abandoned(index_dir: &Path, live: &str) -> bool {
+pub(crate) fn has_abandoned(index_dir: &Path, live: &str) -> bool {
     let Ok(entries) = std::fs::read_dir(index_dir) else {
         return false;
     };
@@ -443,7 +443,7 @@ pub(super) fn has_abandoned(index_dir: &Path, live: &str) -> bool {
 
 /// Cleans up when no other command is updating the index (the write lock is
 /// free) and none is reading it; otherwise leaves it for a later command.
-pub(super) fn tidy_if_idle(index_dir: &Path, live: &str) {
+pub(crate) fn tidy_if_idle(index_dir: &Path, live: &str) {
     if has_abandoned(index_dir, live)
         && let Some(lock) = WriteLock::try_acquire(index_dir)
     {
@@ -458,11 +458,11 @@ pub(super) fn tidy_if_idle(index_dir: &Path, live: &str) {
 /// deletes. A live generation never changes, so its readers need none of
 /// tantivy's locks, and an index on a read-only disk opens as any other.
 #[derive(Debug, Clone)]
-pub(super) struct ReadOnly(tantivy::directory::MmapDirectory);
+pub(crate) struct ReadOnly(tantivy::directory::MmapDirectory);
 
 impl ReadOnly {
     /// Opens the tantivy index of a generation for reading.
-    pub(super) fn open_index(path: &Path) -> tantivy::Result<tantivy::Index> {
+    pub(crate) fn open_index(path: &Path) -> tantivy::Result<tantivy::Index> {
         let dir = tantivy::directory::MmapDirectory::open(path)?;
         tantivy::Index::open(ReadOnly(dir))
     }

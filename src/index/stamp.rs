@@ -23,24 +23,24 @@ use super::Manifest;
 /// How close to the listing a folder's time must be for the folder to be
 /// listed again rather than trusted: more than the coarsest common file
 /// system clock (two seconds on FAT).
-pub(super) const RACY_NS: u128 = 3_000_000_000;
+pub(crate) const RACY_NS: u128 = 3_000_000_000;
 
 /// What an index was built from (see the module documentation).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Stamp {
-    pub(super) settings: String,
-    pub(super) inputs: String,
-    pub(super) attributes: Vec<String>,
+pub(crate) struct Stamp {
+    pub(crate) settings: String,
+    pub(crate) inputs: String,
+    pub(crate) attributes: Vec<String>,
     /// The codebook's families and code paths.
-    pub(super) families: Vec<String>,
-    pub(super) codes: Vec<String>,
+    pub(crate) families: Vec<String>,
+    pub(crate) codes: Vec<String>,
     /// When the listing the folder times come from started (nanoseconds
     /// since the epoch); 0 when the stamp has no folder times.
-    pub(super) listed_ns: u128,
+    pub(crate) listed_ns: u128,
     /// Every corpus folder, in path order (the corpus folder first, as `""`).
-    pub(super) folders: Vec<Folder>,
+    pub(crate) folders: Vec<Folder>,
     /// (path, size, mtime in ns), sorted by path.
-    pub(super) files: Vec<(String, u64, u64)>,
+    pub(crate) files: Vec<(String, u64, u64)>,
 }
 
 impl Stamp {
@@ -48,7 +48,7 @@ impl Stamp {
 
     /// The stamp of an index whose documents are `manifest`'s, with the
     /// folder times of `listing` when it found exactly those documents.
-    pub(super) fn of(
+    pub(crate) fn of(
         settings: &str,
         inputs: &str,
         manifest: &Manifest,
@@ -75,7 +75,7 @@ impl Stamp {
     /// Takes the folder times of `listing`, or drops them when the listing
     /// did not find exactly the recorded files or its names cannot be
     /// written plainly. True when the folder records changed.
-    pub(super) fn set_folders(&mut self, listing: &Discovery) -> bool {
+    pub(crate) fn set_folders(&mut self, listing: &Discovery) -> bool {
         let plain = |s: &str| !s.contains(['\t', '\n', '\r', ',', '=']);
         let usable = listing.files.len() == self.files.len()
             && listing
@@ -105,7 +105,7 @@ impl Stamp {
         changed
     }
 
-    pub(super) fn write(&self, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> std::io::Result<()> {
         use std::fmt::Write;
         let mut out = String::with_capacity(64 * (self.files.len() + self.folders.len() + 6));
         let _ = writeln!(out, "{}", Self::HEADER);
@@ -132,7 +132,7 @@ impl Stamp {
 
     /// Reads a stamp (its folders and files only when `with_files`); `None`
     /// if missing or not understood.
-    pub(super) fn read(path: &Path, with_files: bool) -> Option<Stamp> {
+    pub(crate) fn read(path: &Path, with_files: bool) -> Option<Stamp> {
         let text = crate::fsutil::read_cache_text(path)?;
         Self::parse(&text, with_files)
     }
@@ -202,7 +202,7 @@ impl Stamp {
     }
 
     /// True when the discovered files are exactly the recorded ones.
-    pub(super) fn same_files(&self, found: &[FoundFile]) -> bool {
+    pub(crate) fn same_files(&self, found: &[FoundFile]) -> bool {
         self.files.len() == found.len()
             && self.files.iter().zip(found).all(|((p, size, mtime), f)| {
                 *p == f.rel && *size == f.size && u128::from(*mtime) == f.mtime_ns
@@ -215,7 +215,7 @@ impl Stamp {
     /// folder holds the recorded entries and every transcript has its
     /// recorded size and time; `None` when anything differs or cannot be
     /// told (the caller then lists the corpus).
-    pub(super) fn still_current(&self, root: &Path) -> Option<BTreeMap<String, usize>> {
+    pub(crate) fn still_current(&self, root: &Path) -> Option<BTreeMap<String, usize>> {
         if self.listed_ns == 0 || self.folders.first().is_none_or(|f| !f.rel.is_empty()) {
             return None;
         }

@@ -1304,11 +1304,11 @@ mod tests {
         .unwrap();
         let cwd = std::env::current_dir().unwrap();
         let study = crate::study::Study::locate(Some(dir.path()), &cwd).unwrap();
-        let opts = crate::index::IndexOptions {
+        let opts = crate::refresh::IndexOptions {
             quiet: true,
             ..Default::default()
         };
-        crate::index::update(&study, &opts).unwrap();
+        crate::refresh::update(&study, &opts, &crate::refresh::Silent).unwrap();
         let opened = crate::index::open(&study).unwrap().unwrap();
         (dir, opened)
     }
