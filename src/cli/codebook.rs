@@ -120,9 +120,14 @@ fn check(ctx: &Ctx, file: Option<&PathBuf>) -> Result<ExitCode> {
     for (i, r) in cb.rules.iter().enumerate() {
         if hits[i] == 0 {
             warnings.push(format!(
-                "rule `{}` ({}) matches nothing in the corpus",
+                "rule `{}` ({}) matches nothing in the {}",
                 cb.rule_name(r),
-                r.kind_name()
+                r.kind_name(),
+                if unreadable.is_empty() {
+                    "corpus"
+                } else {
+                    "transcripts that could be read"
+                }
             ));
         }
         if let crate::codebook::RuleKind::Query(node, _) = &r.kind {

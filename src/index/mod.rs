@@ -116,24 +116,16 @@ pub(crate) fn path_runs(reader: &tantivy::SegmentReader) -> tantivy::Result<Vec<
     Ok(runs)
 }
 
-/// A passage's source as stored in the `psrc` fast field.
-pub fn source_label(s: &Source) -> String {
-    match s {
-        Source::Auto => "auto".into(),
-        Source::Manual { coder } => format!("manual:{coder}"),
-    }
-}
-
 /// The `code` and `code_src` terms a passage contributes.
 fn code_terms(p: &CodedPassage) -> (Vec<String>, Vec<String>) {
     let anc = crate::codebook::ancestors(&p.code);
     let mut src = Vec::new();
     for a in &anc {
         match &p.source {
-            Source::Auto => src.push(format!("auto|{a}")),
+            Source::Auto => src.push(schema::code_src_term(None, a)),
             Source::Manual { coder } => {
-                src.push(format!("manual|{a}"));
-                src.push(format!("coder:{coder}|{a}"));
+                src.push(schema::code_src_term(Some(None), a));
+                src.push(schema::code_src_term(Some(Some(coder)), a));
             }
         }
     }
@@ -362,7 +354,7 @@ pub fn unit_documents(
             info |= schema::INFO_MEMO;
         }
         td.add_text(f.pcode, &p.code);
-        td.add_text(f.psrc, source_label(&p.source));
+        td.add_text(f.psrc, schema::source_label(&p.source));
         td.add_u64(f.pinfo, info);
         td.add_text(f.prov, serde_json::to_string(p).unwrap_or_default());
         out.push(td);

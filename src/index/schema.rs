@@ -13,6 +13,7 @@
 //! case-insensitively. A transcript's case and attributes are kept on its
 //! document unit only; filters on them match other units by path.
 
+use crate::coding::Source;
 use crate::study::UnitKind;
 use tantivy::Term;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
@@ -334,6 +335,36 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         pspeaker: f("pspeaker")?,
         pinfo: f("pinfo")?,
     })
+}
+
+/// The `code_src` term of a code path: `auto|path` for the rules'
+/// passages (`source` `None`), `manual|path` for everyone's manual codings
+/// (`Some(None)`), `coder:NAME|path` for one coder's (`Some(Some(NAME))`).
+/// Written by the index and searched by `code:` filters, from here only.
+pub fn code_src_term(source: Option<Option<&str>>, path: &str) -> String {
+    match source {
+        None => format!("auto|{path}"),
+        Some(None) => format!("manual|{path}"),
+        Some(Some(coder)) => format!("coder:{coder}|{path}"),
+    }
+}
+
+/// A passage's source as stored in the `psrc` fast field.
+pub fn source_label(s: &Source) -> String {
+    match s {
+        Source::Auto => "auto".into(),
+        Source::Manual { coder } => format!("manual:{coder}"),
+    }
+}
+
+/// The source a `psrc` value stands for (see [`source_label`]).
+pub fn source_of_label(label: Option<&str>) -> Source {
+    match label.and_then(|s| s.strip_prefix("manual:")) {
+        Some(coder) => Source::Manual {
+            coder: coder.to_string(),
+        },
+        None => Source::Auto,
+    }
 }
 
 /// Registers the analysers on an index (they are not persisted by tantivy).

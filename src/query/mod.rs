@@ -76,9 +76,9 @@ impl CodeSource {
     pub fn term(&self, path: &str) -> (bool, String) {
         match self {
             CodeSource::Any => (false, path.to_string()),
-            CodeSource::Auto => (true, format!("auto|{path}")),
-            CodeSource::Manual => (true, format!("manual|{path}")),
-            CodeSource::Coder(c) => (true, format!("coder:{c}|{path}")),
+            CodeSource::Auto => (true, schema::code_src_term(None, path)),
+            CodeSource::Manual => (true, schema::code_src_term(Some(None), path)),
+            CodeSource::Coder(c) => (true, schema::code_src_term(Some(Some(c)), path)),
         }
     }
 }
@@ -1144,12 +1144,7 @@ impl SegmentCollector for RowSegment {
     fn collect(&mut self, doc: DocId, _score: Score) {
         let info = self.info.first(doc).unwrap_or(0);
         let (start, end) = schema::unpack_span(self.span.first(doc).unwrap_or(0));
-        let source = match self.src.get(doc) {
-            Some(s) if s.starts_with("manual:") => crate::coding::Source::Manual {
-                coder: s["manual:".len()..].to_string(),
-            },
-            _ => crate::coding::Source::Auto,
-        };
+        let source = schema::source_of_label(self.src.get(doc).as_deref());
         let row = PassageRow {
             path: path_of(self.path.as_ref(), &self.paths, doc).to_string(),
             code: self.code.get(doc).unwrap_or_default(),

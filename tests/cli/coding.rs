@@ -711,3 +711,42 @@ fn searches_see_every_kind_of_edit_without_an_explicit_index_run() {
     std::fs::remove_dir_all(s.path().join(".qualdex")).unwrap();
     assert_eq!(s.hits("code:risk OR xylophon OR role:dealer", &[]), again);
 }
+
+#[test]
+fn codebook_check_names_and_counts_the_transcripts_it_cannot_read() {
+    let s = TestStudy::new();
+    s.use_codebook(
+        "codebooks/cb.yaml",
+        "themes:\n  codes:\n    alpha:\n      rules:\n        - terms: [alphabet]\n    beta:\n      rules:\n        - terms: [betamax]\n",
+    );
+    s.write("corpus/a.txt", "Anna: the alphabet matters.\n");
+    // Not UTF-8: it cannot be read without --lossy, and holds the only
+    // match of `beta`'s rule.
+    s.write(
+        "corpus/b.txt",
+        b"Bo: a betamax tape \xff\xfe from the archive.\n".as_slice(),
+    );
+    let r = s.run(&["codebook", "check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("`corpus/b.txt` could not be read, so no rule was tried on it"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("on 1 document (1 could not be read)"),
+        "{}",
+        r.stdout
+    );
+    // The rule that matches in the readable transcript is not reported;
+    // the other one says where it was tried.
+    assert!(!r.stderr.contains("themes/alpha"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "rule `themes/beta#r1` (terms) matches nothing in the transcripts that could be read"
+        ),
+        "{}",
+        r.stderr
+    );
+}
