@@ -336,6 +336,12 @@ pub fn parse_docx_capped(path: &Path, bytes: &[u8], limit: u64) -> Result<Vec<Re
                     _ => {}
                 }
             }
+            Ok(Event::Eof) if depth > 0 => {
+                return Err(bad(
+                    "its text part (word/document.xml) stops before its end: the file is truncated or damaged"
+                        .into(),
+                ))
+            }
             Ok(Event::Eof) => break,
             Err(e) => return Err(bad(format!("malformed XML: {e}"))),
             _ => {}
@@ -464,5 +470,16 @@ mod docx_bounds {
         let xml = format!("<w:document>{blank}<w:p><w:r><w:t>x</w:t></w:r></w:p></w:document>");
         let r = parse_docx(p, &zip_with(xml.as_bytes())).unwrap();
         assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn xml_cut_short_is_refused_at_every_cut() {
+        let whole = "<w:document><w:body><w:p><w:r><w:t>One.</w:t></w:r></w:p></w:body></w:document>";
+        let p = Path::new("a.docx");
+        assert_eq!(parse_docx(p, &zip_with(whole.as_bytes())).unwrap().len(), 1);
+        for cut in 1..whole.len() {
+            let e = parse_docx(p, &zip_with(&whole.as_bytes()[..cut]));
+            assert!(e.is_err(), "cut at {cut} was accepted: {:?}", &whole[..cut]);
+        }
     }
 }

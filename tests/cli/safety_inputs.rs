@@ -234,6 +234,36 @@ fn a_docx_zip_bomb_is_refused_naming_the_file() {
     s.ok(&["index"]);
 }
 
+/// A .docx whose `word/document.xml` stops mid-way, as a copy cut short
+/// by a full disk or an interrupted download leaves it.
+fn truncated_docx() -> Vec<u8> {
+    use zip::write::SimpleFileOptions;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    z.start_file("word/document.xml", SimpleFileOptions::default())
+        .unwrap();
+    z.write_all(
+        b"<w:document><w:body><w:p><w:r><w:t>The first paragraph survived.</w:t></w:r></w:p>\
+          <w:p><w:r><w:t>The second one was cut",
+    )
+    .unwrap();
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
+#[test]
+fn a_truncated_docx_is_an_error_not_half_a_transcript() {
+    let s = small_study();
+    s.write("corpus/a/cut.docx", &truncated_docx());
+    let e = fails(&s, &["index"]);
+    assert!(
+        e.contains("corpus/a/cut.docx") && e.contains("truncated"),
+        "{e}"
+    );
+    std::fs::remove_file(s.path().join("corpus/a/cut.docx")).unwrap();
+    s.ok(&["index"]);
+}
+
 #[cfg(target_os = "linux")]
 fn mkfifo(p: &std::path::Path) {
     let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
