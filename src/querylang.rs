@@ -12,7 +12,7 @@
 //!
 //! Parentheses and `NOT`s nest at most [`MAX_DEPTH`] levels deep, so every
 //! recursive walk of a tree (compiling, evaluating, dropping) stays far
-//! inside a thread's stack.
+//! inside a thread's stack, and a query holds at most [`MAX_TERMS`] terms.
 
 use crate::diag::Diagnostic;
 
@@ -20,6 +20,12 @@ use crate::diag::Diagnostic;
 /// queries use a handful of levels; a deeper one is refused with an error
 /// pointing at the first token past the bound.
 pub const MAX_DEPTH: usize = 256;
+
+/// The most words, phrases and filters one query may hold. A search or a
+/// rule names a few dozen; past this bound a query is refused with an error
+/// pointing at the first term too many, so no query costs more than a
+/// bounded number of lookups.
+pub const MAX_TERMS: usize = 1000; // said as `1,000` in its error
 
 /// A span of the query, in characters: (start, length).
 pub type Span = (usize, usize);
@@ -314,6 +320,8 @@ fn parse_tokens(query: &str, toks: &[(Tok, Span)]) -> Result<Node, Diagnostic> {
     let mut groups = vec![Group::new(None)];
     // Parentheses and `NOT`s open around the current token.
     let mut depth = 0usize;
+    // Words, phrases and filters read so far.
+    let mut terms = 0usize;
     let mut pos = 0usize;
     let too_deep = |pos: usize| {
         err(
@@ -344,7 +352,16 @@ fn parse_tokens(query: &str, toks: &[(Tok, Span)]) -> Result<Node, Diagnostic> {
                     groups.push(Group::new(Some(*open)));
                     pos += 1;
                 }
-                Some((Tok::Leaf(l), _)) => {
+                Some((Tok::Leaf(l), span)) => {
+                    terms += 1;
+                    if terms > MAX_TERMS {
+                        return Err(err(
+                            query,
+                            *span,
+                            "the query has more than 1,000 words, phrases and filters",
+                            "split it into several searches, or gather the words under a code's rules",
+                        ));
+                    }
                     pos += 1;
                     break Node::Leaf(l.clone());
                 }
@@ -705,6 +722,22 @@ mod tests {
         let q = format!("{half}b{}", ")".repeat(MAX_DEPTH / 2));
         assert!(parse(&format!("{q} {q}")).is_ok());
         assert!(parse(&format!("{half}NOT b{}", ")".repeat(MAX_DEPTH / 2))).is_err());
+    }
+
+    #[test]
+    fn the_number_of_terms_is_bounded_and_the_error_points_at_the_first_too_many() {
+        let words = |n: usize| (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>();
+        assert!(parse(&words(MAX_TERMS).join(" OR ")).is_ok());
+        let q = words(MAX_TERMS + 5).join(" ");
+        let e = parse(&q).unwrap_err();
+        assert!(e.message.contains("more than 1,000 words"), "{}", e.message);
+        // The first term past the bound: w1000, after 1000 terms and spaces.
+        let before: usize = words(MAX_TERMS).iter().map(|w| w.len() + 1).sum();
+        assert_eq!(e.column, Some(before + 1));
+        // Phrases and filters count as terms; operators do not.
+        let q = vec!["case:a \"x y\""; MAX_TERMS / 2].join(" AND NOT ");
+        assert!(parse(&q).is_ok());
+        assert!(parse(&format!("{q} z")).is_err());
     }
 
     #[test]

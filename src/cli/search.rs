@@ -23,7 +23,9 @@ const HELP: &str = r#"Query language:
   code:governance          units overlapping a passage coded governance (or below);
                            --source auto|manual|CODER picks whose codings count
   ( ... )                  grouping;  AND binds tighter than OR
-                           (parentheses and NOTs nest at most 256 levels)
+                           (parentheses and NOTs nest at most 256 levels; at
+                           most 1,000 terms, whose prefixes stand for at most
+                           100,000 indexed words)
 
 Words are searched in what is said, not in speaker labels, and a phrase stays in
 one paragraph. With --unit document, each word or phrase matches the documents

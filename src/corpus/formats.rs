@@ -474,7 +474,8 @@ mod docx_bounds {
 
     #[test]
     fn xml_cut_short_is_refused_at_every_cut() {
-        let whole = "<w:document><w:body><w:p><w:r><w:t>One.</w:t></w:r></w:p></w:body></w:document>";
+        let whole =
+            "<w:document><w:body><w:p><w:r><w:t>One.</w:t></w:r></w:p></w:body></w:document>";
         let p = Path::new("a.docx");
         assert_eq!(parse_docx(p, &zip_with(whole.as_bytes())).unwrap().len(), 1);
         for cut in 1..whole.len() {

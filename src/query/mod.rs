@@ -98,7 +98,16 @@ pub struct Compiler<'a> {
     /// [`crate::diag::MAX_SHOWN`] only (the rest are counted, not shown),
     /// so a long query of bad terms costs linear time, not a copy each.
     located: std::cell::Cell<usize>,
+    /// Indexed words the query's prefixes have stood for so far (see
+    /// [`MAX_EXPANSIONS`]).
+    expanded: std::cell::Cell<usize>,
 }
+
+/// The most indexed words all prefixes of one query may stand for together.
+/// `g*` in a large study stands for thousands of words, each a list of
+/// postings to read; a thousand such prefixes would read millions. Past this
+/// bound the query is refused with an error at the prefix that crossed it.
+pub const MAX_EXPANSIONS: usize = 100_000; // said as `100,000` in its error
 
 impl<'a> Compiler<'a> {
     /// A compiler for `query` (the text is kept for error messages).
@@ -113,7 +122,46 @@ impl<'a> Compiler<'a> {
             exact: crate::analysis::exact_analyzer(),
             whole_documents: false,
             located: std::cell::Cell::new(0),
+            expanded: std::cell::Cell::new(0),
         }
+    }
+
+    /// Counts the indexed words of `field` that `prefix` stands for (at
+    /// most `max` of them are searched) against [`MAX_EXPANSIONS`].
+    fn expand(
+        &self,
+        field: Field,
+        leaf: &Leaf,
+        prefix: &str,
+        max: usize,
+    ) -> Result<(), Diagnostic> {
+        if self.expanded.get() > MAX_EXPANSIONS {
+            // Refused already: one error says it.
+            return Ok(());
+        }
+        let left = MAX_EXPANSIONS - self.expanded.get();
+        let words =
+            prefix_words(&self.opened.reader.searcher(), field, prefix, left + 1).map_err(|e| {
+                self.located(
+                    leaf.span,
+                    format!("cannot read the index: {e}"),
+                    String::new(),
+                )
+            })?;
+        let n = words.min(max);
+        if n > left {
+            self.expanded.set(usize::MAX);
+            return Err(self.located(
+                leaf.span,
+                format!(
+                    "`{}*` and the query's other prefixes stand for more than 100,000 indexed words",
+                    leaf.value
+                ),
+                "use longer prefixes (`govern*` rather than `g*`), or fewer of them".into(),
+            ));
+        }
+        self.expanded.set(self.expanded.get() + n);
+        Ok(())
     }
 
     /// Compiles for units of `kind`. Whole documents have no words of their
@@ -267,6 +315,12 @@ impl<'a> Compiler<'a> {
             .map(|t| Term::from_field_text(field, t))
             .collect();
         if leaf.prefix {
+            let max = if terms.len() == 1 {
+                usize::MAX
+            } else {
+                PHRASE_PREFIX_EXPANSIONS
+            };
+            self.expand(field, leaf, &toks[toks.len() - 1], max)?;
             if terms.len() == 1 {
                 let pattern = format!("{}.*", regex_syntax_escape(&toks[0]));
                 let q = RegexQuery::from_pattern(&pattern, field).map_err(|e| {
@@ -279,7 +333,7 @@ impl<'a> Compiler<'a> {
                 return Ok(Box::new(q));
             }
             let mut q = PhrasePrefixQuery::new(terms);
-            q.set_max_expansions(200);
+            q.set_max_expansions(PHRASE_PREFIX_EXPANSIONS as u32);
             return Ok(Box::new(q));
         }
         if terms.len() == 1 {
@@ -513,6 +567,9 @@ impl<'a> Compiler<'a> {
         if !problems.is_empty() {
             return Err(Diagnostics(problems));
         }
+        // The relaxed tree is a second pass over the same prefixes: the
+        // bound applies to each pass alike, so it does not depend on the unit.
+        self.expanded.set(0);
         let relaxed = match without_negations(node) {
             Some(n) => Some(self.compile(&n)?),
             None => None,
@@ -576,10 +633,16 @@ impl<'a> Compiler<'a> {
             slots.extend(toks.iter().map(|t| Slot::Terms(vec![term(t)])));
             if leaf.prefix {
                 let last = slots.len() - 1;
+                // As `words_query` searches them.
+                let max = if last == 0 {
+                    usize::MAX
+                } else {
+                    PHRASE_PREFIX_EXPANSIONS
+                };
+                self.expand(field, leaf, &toks[last], max)?;
                 slots[last] = Slot::Prefix {
                     prefix: toks[last].clone(),
-                    // As `PhrasePrefixQuery` is given in `words_query`.
-                    max: if last == 0 { usize::MAX } else { 200 },
+                    max,
                 };
             }
         }
@@ -809,6 +872,35 @@ pub fn run(
     Ok(results)
 }
 
+/// The most words a prefix ending a phrase (`"revenue mod*"`) stands for.
+const PHRASE_PREFIX_EXPANSIONS: usize = 200;
+
+/// How many distinct words of `field` start with `prefix`, counting at most
+/// `at_most` of them.
+fn prefix_words(
+    searcher: &tantivy::Searcher,
+    field: Field,
+    prefix: &str,
+    at_most: usize,
+) -> tantivy::Result<usize> {
+    let mut seen = BTreeSet::new();
+    for reader in searcher.segment_readers() {
+        let inverted = reader.inverted_index(field)?;
+        let mut stream = inverted
+            .terms()
+            .range()
+            .ge(prefix.as_bytes())
+            .into_stream()?;
+        while seen.len() < at_most
+            && stream.advance()
+            && stream.key().starts_with(prefix.as_bytes())
+        {
+            seen.insert(stream.key().to_vec());
+        }
+    }
+    Ok(seen.len())
+}
+
 /// Terms to highlight in hit text, from a query's positive leaves.
 #[derive(Debug, Default, Clone)]
 pub struct Highlighter {
@@ -844,6 +936,8 @@ impl Highlighter {
                 h.stems.extend(Compiler::tokens(&mut stem, &leaf.value));
             }
         }
+        h.prefixes.sort_unstable();
+        h.prefixes.dedup();
         h
     }
 

@@ -136,6 +136,58 @@ fn queries_nested_past_the_bound_are_located_errors_not_crashes() {
 }
 
 #[test]
+fn a_query_of_too_many_terms_is_a_located_error() {
+    let s = small_study();
+    s.ok(&["index"]);
+    let words = |n: usize| vec!["risk"; n].join(" OR ");
+    let r = guarded(&s, &["search", &words(1000)], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for unit in ["paragraph", "sentence", "document"] {
+        let e = fails(&s, &["search", "--unit", unit, "--", &words(1001)]);
+        // The 1001st `risk`: 1000 of `risk OR ` before it.
+        assert!(
+            e.contains("more than 1,000 words, phrases and filters") && e.contains("query:1:8001"),
+            "{unit}: {e}"
+        );
+    }
+}
+
+/// A study of 500 distinct words starting with `w`, so each `w*` stands
+/// for 500 indexed words.
+fn study_of_500_w_words() -> TestStudy {
+    let s = TestStudy::new();
+    let letters: Vec<char> = ('a'..='z').collect();
+    let mut text = String::from("Interviewer: Tell me.\n\nAnna:");
+    for i in 0..500 {
+        let (a, b) = (letters[i % 26], letters[(i / 26) % 26]);
+        text.push_str(&format!(" w{a}{b}x{}", ["", "y", "yy"][i / 260 % 3]));
+    }
+    text.push_str(".\n");
+    s.write("corpus/a/words.txt", &text);
+    s.ok(&["index"]);
+    s
+}
+
+#[test]
+fn prefixes_standing_for_too_many_words_are_refused_at_the_one_past_the_bound() {
+    let s = study_of_500_w_words();
+    let prefixes = |n: usize| vec!["w*"; n].join(" OR ");
+    for unit in ["paragraph", "sentence"] {
+        // 200 × 500 = 100,000 words: at the bound.
+        let r = guarded(&s, &["search", "--unit", unit, &prefixes(200)], None);
+        assert_eq!(r.code, 0, "{unit}: {}", r.stderr);
+        let e = fails(&s, &["search", "--unit", unit, &prefixes(201)]);
+        assert!(
+            e.contains(
+                "`w*` and the query's other prefixes stand for more than 100,000 indexed words"
+            ) && e.contains("query:1:1201"),
+            "{unit}: {e}"
+        );
+        assert_eq!(e.matches("error:").count(), 1, "one error says it: {e}");
+    }
+}
+
+#[test]
 fn queries_at_the_bound_run_in_a_quarter_of_the_usual_stack() {
     let s = small_study();
     s.ok(&["index"]);
