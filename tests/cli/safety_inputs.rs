@@ -306,7 +306,7 @@ fn truncated_docx() -> Vec<u8> {
 #[test]
 fn a_truncated_docx_is_an_error_not_half_a_transcript() {
     let s = small_study();
-    s.write("corpus/a/cut.docx", &truncated_docx());
+    s.write("corpus/a/cut.docx", truncated_docx());
     let e = fails(&s, &["index"]);
     assert!(
         e.contains("corpus/a/cut.docx") && e.contains("truncated"),
