@@ -114,7 +114,8 @@ impl Ctx {
         }
         crate::stderr_line!(
             "warning: {} changed since {} indexed, so {} text is left out: {}\n  \
-             = help: run `qualdex index` (or drop --no-refresh) and run this again",
+             = help: run `qualdex index --verify` (or drop --no-refresh) and run this again; \
+             --verify also catches edits that kept a file's size and modification time",
             count(changed.len(), "transcript"),
             if changed.len() == 1 {
                 "it was"

@@ -133,7 +133,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                              cannot be quoted",
                             h.path
                         ))
-                        .with_help("run `qualdex index` (or drop --no-refresh) and review again")
+                        .with_help(
+                            "run `qualdex index --verify` (or drop --no-refresh) and review again; \
+                             --verify also catches edits that kept a file's size and modification time",
+                        )
                     );
                 };
                 reviews.push(Review {

@@ -49,6 +49,10 @@ pub struct IndexOptions {
     /// refresh before a command that reads the index; `qualdex index`
     /// always lists the corpus.
     pub quick_check: bool,
+    /// Hash every transcript whose size and modification time match the
+    /// index's record, so an edit that kept both (a sync tool, `touch -r`,
+    /// a coarse file-system clock) is seen too.
+    pub verify: bool,
 }
 
 /// What an index run did.
@@ -186,6 +190,38 @@ pub fn update(
     run.run(progress)
 }
 
+/// The transcripts whose size and modification time match their record in
+/// `old` but whose content does not (or can no longer be read): hashed in
+/// parallel, with progress.
+fn edited_in_place<'f>(
+    files: &'f [FoundFile],
+    old: &Manifest,
+    progress: &dyn Progress,
+) -> std::collections::HashSet<&'f str> {
+    use rayon::prelude::*;
+    let recorded: Vec<(&FoundFile, &str)> = files
+        .iter()
+        .filter_map(|f| {
+            let e = old.documents.get(&f.rel)?;
+            (e.size == f.size && u128::from(e.mtime_ns) == f.mtime_ns)
+                .then_some((f, e.hash.as_str()))
+        })
+        .collect();
+    progress.start(recorded.len(), "verifying");
+    let edited = recorded
+        .par_iter()
+        .filter(|(f, hash)| {
+            let same = crate::fsutil::read_bounded(&f.abs, crate::fsutil::INPUT_LIMIT)
+                .is_ok_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == *hash);
+            progress.advance(1);
+            !same
+        })
+        .map(|(f, _)| f.rel.as_str())
+        .collect();
+    progress.finish();
+    edited
+}
+
 /// The report of a run that found the index up to date by its stamp.
 fn still_current(
     g: &Generation,
@@ -261,6 +297,7 @@ impl Update<'_> {
         let discovery = corpus::discover(corpus_dir)?;
         // Nothing changed since the last run, as the full listing shows.
         if let (Some(g), Some(mut stamp)) = (&current, stamp)
+            && !opts.verify
             && stamp.same_files(&discovery.files)
         {
             // The folders' times moved (an editor's swap file came and went,
@@ -309,11 +346,21 @@ impl Update<'_> {
             codebook: coding.codebook.hash.clone(),
         };
 
-        // Decide what must be read without reading anything.
+        // Decide what must be read without reading anything (but the
+        // content hashes asked for by `verify`).
+        let edited_in_place = if opts.verify {
+            edited_in_place(&discovery.files, &old, progress)
+        } else {
+            std::collections::HashSet::new()
+        };
         let mut to_read: Vec<&FoundFile> = Vec::new();
         for f in &discovery.files {
             match old.documents.get(&f.rel) {
-                Some(e) if e.size == f.size && u128::from(e.mtime_ns) == f.mtime_ns => {
+                Some(e)
+                    if e.size == f.size
+                        && u128::from(e.mtime_ns) == f.mtime_ns
+                        && !edited_in_place.contains(f.rel.as_str()) =>
+                {
                     let (attrs, _) = corpus::resolve_attributes(&f.rel, &e.front_matter, &sheets);
                     let fp = sheets
                         .row_fingerprint(&f.rel, attrs.get("case").map_or("", String::as_str));

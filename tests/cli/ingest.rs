@@ -336,6 +336,54 @@ fn incremental_index_rereads_only_changes_and_matches_a_rebuild() {
 }
 
 #[test]
+fn an_edit_keeping_size_and_time_is_found_by_index_verify() {
+    let s = mixed_study();
+    s.ok(&["index"]);
+    let path = s.path().join("corpus/alfa/rd-01.md");
+    let before = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let after = before.replace("Zürich was the exception", "Zürich was the outlier!!");
+    assert_eq!(before.len(), after.len());
+    std::fs::write(&path, &after).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    // Size and time say nothing changed: the index cannot tell, and the
+    // stale-text warning points at the flag that can.
+    let r = s.run(&["search", "exception", "--format", "json", "--unit", "turn"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("changed since it was indexed")
+            && r.stderr.contains("qualdex index --verify"),
+        "{}",
+        r.stderr
+    );
+    let r = s.run(&["index"]);
+    assert!(r.stderr.contains("0 changed"), "{}", r.stderr);
+    assert!(s.hits("outlier", &[]).is_empty());
+    // --verify hashes the contents, lists the file as changed and re-reads it.
+    let r = s.run(&["index", "--verify"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 changed") && r.stderr.contains("changed  alfa/rd-01.md"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.hits("outlier", &[]).len(), 1);
+    assert!(s.hits("exception", &["--unit", "turn"]).is_empty());
+    // Nothing changed since: a second --verify reads nothing again.
+    let r = s.run(&["index", "--verify"]);
+    assert!(
+        r.stderr.contains("0 changed") && r.stderr.contains("read 0"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn texts_are_read_from_the_files_and_never_from_a_changed_one() {
     let s = mixed_study();
     s.ok(&["index"]);
