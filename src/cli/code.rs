@@ -74,7 +74,7 @@ pub struct Span {
     pub unit: Option<String>,
     /// The coder (default: $QUALDEX_CODER, then $USER); the codings go to
     /// `codings/<coder>.yaml`.
-    #[arg(long)]
+    #[arg(long, value_parser = super::common::composed)]
     pub coder: Option<String>,
     /// A memo kept with the coding.
     #[arg(long)]

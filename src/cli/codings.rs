@@ -54,7 +54,7 @@ pub enum Action {
 #[derive(Debug, clap::Args)]
 pub struct Filter {
     /// Only this coder's.
-    #[arg(long)]
+    #[arg(long, value_parser = super::common::composed)]
     pub coder: Option<String>,
     /// Only this document's (relative to the corpus folder, or a path from
     /// the current folder into it).
@@ -84,7 +84,7 @@ pub struct Import {
     /// The CSV file.
     pub file: std::path::PathBuf,
     /// Coder for rows without a coder column.
-    #[arg(long)]
+    #[arg(long, value_parser = super::common::composed)]
     pub coder: Option<String>,
 }
 
@@ -403,8 +403,8 @@ fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
             }
         };
         let coder = match coder_col.map(get).filter(|c| !c.is_empty()) {
-            Some(c) => match manual::check_coder_name(&c) {
-                Ok(()) => c,
+            Some(c) => match manual::check_coder_name(&manual::normalise_coder(&c)) {
+                Ok(()) => manual::normalise_coder(&c),
                 Err(why) => {
                     problems.push(bad(format!("invalid coder: {why}")));
                     continue;

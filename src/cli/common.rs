@@ -245,6 +245,12 @@ impl Ctx {
     }
 }
 
+/// A coder's name as given, composed to NFC (a `value_parser` for
+/// `--coder`), so a name typed with decomposed accents is the same coder.
+pub fn composed(given: &str) -> Result<String, std::convert::Infallible> {
+    Ok(crate::coding::manual::normalise_coder(given))
+}
+
 /// The coder's name: `--coder`, else `$QUALDEX_CODER`, else `$USER`, else
 /// `coder`; refused unless it can name the coder's file
 /// (see [`crate::coding::manual::check_coder_name`]).
@@ -255,6 +261,7 @@ pub fn coder_name(given: Option<&str>) -> Result<String> {
         .or_else(|| std::env::var("USER").ok())
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| "coder".to_string());
+    let name = crate::coding::manual::normalise_coder(&name);
     crate::coding::manual::check_coder_name(&name).map_err(|why| {
         Diagnostic::error(format!("invalid coder name: {why}")).with_help(
             "a coder's codings live in `codings/<coder>.yaml`: pass `--coder NAME` (or set \
@@ -269,7 +276,7 @@ pub fn coder_name(given: Option<&str>) -> Result<String> {
 /// not an empty table).
 pub fn code_source(study: &Study, given: &str) -> Result<crate::query::CodeSource> {
     use crate::query::CodeSource;
-    let source = CodeSource::parse(given);
+    let source = CodeSource::parse(&crate::coding::manual::normalise_coder(given));
     if let CodeSource::Coder(name) = &source {
         let codings = crate::coding::manual::Codings::load(&study.codings_dir())?;
         if !codings.files.contains_key(name) {

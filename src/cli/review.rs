@@ -38,7 +38,7 @@ pub struct Args {
     pub reject: Vec<String>,
     /// The coder (default: $QUALDEX_CODER, then $USER); the verdicts go to
     /// `codings/<coder>.yaml`.
-    #[arg(long)]
+    #[arg(long, value_parser = super::common::composed)]
     pub coder: Option<String>,
 }
 

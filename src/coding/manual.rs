@@ -91,7 +91,8 @@ pub struct CodingsFile {
 /// All coders' files of a study.
 #[derive(Debug, Clone, Default)]
 pub struct Codings {
-    /// Files by coder name, with their paths.
+    /// Files by coder name (composed to NFC: see [`normalise_coder`]),
+    /// with their paths.
     pub files: BTreeMap<String, (PathBuf, CodingsFile)>,
 }
 
@@ -109,6 +110,11 @@ pub const MAX_CODER_NAME: usize = 100;
 /// Names that differ only in case are told apart by [`Codings::file_for`].
 pub fn check_coder_name(name: &str) -> Result<(), String> {
     crate::fsutil::check_plain_name(name)?;
+    if !unicode_normalization::is_nfc(name) {
+        return Err(format!(
+            "`{name}` is not in composed Unicode form (NFC): give it as typed, qualdex composes it"
+        ));
+    }
     if let Some(c) = name.chars().find(|c| "*?\"<>|".contains(*c)) {
         return Err(format!(
             "`{name}` contains `{c}`, which is not allowed in a file name on every system"
@@ -131,16 +137,49 @@ pub fn check_coder_name(name: &str) -> Result<(), String> {
             "`{name}` is a `--source` keyword (any, all, auto, manual), not a coder's name"
         ));
     }
-    let device = lower.split('.').next().unwrap_or_default();
+    // Windows ignores what follows the first dot, and spaces before it.
+    let device = lower.split('.').next().unwrap_or_default().trim_end();
     let numbered = |p: &str| {
-        device
-            .strip_prefix(p)
-            .is_some_and(|d| d.len() == 1 && d.bytes().all(|b| b.is_ascii_digit()))
+        device.strip_prefix(p).is_some_and(|d| {
+            let mut c = d.chars();
+            c.next()
+                .is_some_and(|n| n.is_ascii_digit() || "¹²³".contains(n))
+                && c.next().is_none()
+        })
     };
-    if ["con", "prn", "aux", "nul"].contains(&device) || numbered("com") || numbered("lpt") {
+    if ["con", "prn", "aux", "nul", "conin$", "conout$"].contains(&device)
+        || numbered("com")
+        || numbered("lpt")
+    {
         return Err(format!("`{name}` is a device name on Windows"));
     }
+    // The longest file a coder has is its lock, `.<key>.yaml.lock`.
+    if coder_key(name).len() + ".yaml.lock".len() + 1 > MAX_FILE_NAME {
+        return Err(format!(
+            "the name is too long for a file name ({} bytes in UTF-8; at most {} fit)",
+            name.len(),
+            MAX_FILE_NAME - ".yaml.lock".len() - 1
+        ));
+    }
     Ok(())
+}
+
+/// The longest file name, in bytes, that every common file system takes.
+const MAX_FILE_NAME: usize = 255;
+
+/// A coder's name as typed (`--coder`, a CSV column), composed to NFC: the
+/// same name typed on macOS and on Linux is then one coder.
+pub fn normalise_coder(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc().collect()
+}
+
+/// What two coder names must not share: one file on some file system. Case
+/// is folded (macOS and Windows ignore it) and accents composed (macOS
+/// stores them decomposed), so `José`, `JOSÉ` and a decomposed `José` have
+/// one key.
+pub fn coder_key(name: &str) -> String {
+    normalise_coder(name).to_lowercase()
 }
 
 /// The codings files of a folder: `*.yaml` and `*.yml`, not hidden, so the
@@ -187,23 +226,33 @@ impl Codings {
             match serde_yaml_ng::from_str::<CodingsFile>(&text) {
                 Ok(f) => {
                     let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-                    if stem != f.coder {
+                    // A file copied to macOS has its name decomposed: the
+                    // name still records its coder.
+                    if normalise_coder(stem) != normalise_coder(&f.coder) {
                         problems.push(coder_mismatch(&p, &text, stem, &f.coder));
                         continue;
                     }
-                    if let Some((other, _)) = out.files.get(&f.coder) {
+                    let coder = normalise_coder(&f.coder);
+                    if let Some((other, _)) = out.files.get(&coder) {
+                        let encoded_otherwise = other.file_name() != p.file_name()
+                            && other.extension() == p.extension();
                         problems.push(
                             Diagnostic::error(format!(
-                                "coder `{}` also has the file `{}`",
+                                "coder `{}` also has the file `{}`{}",
                                 f.coder,
-                                crate::diag::display_path(other)
+                                crate::diag::display_path(other),
+                                if encoded_otherwise {
+                                    " (the two names differ only in how their accents are encoded, so on macOS they are one file)"
+                                } else {
+                                    ""
+                                }
                             ))
                             .in_file(&p)
                             .with_help("keep one file per coder: move these codings into the other file and delete this one"),
                         );
                         continue;
                     }
-                    out.files.insert(f.coder.clone(), (p, f));
+                    out.files.insert(coder, (p, f));
                 }
                 Err(e) => problems.extend(codings_problems(
                     &p,
@@ -212,13 +261,14 @@ impl Codings {
                 )),
             }
         }
-        // `Anna` and `anna` are one file on macOS and Windows.
+        // `Anna` and `anna` are one file on macOS and Windows; a composed
+        // and a decomposed `José` are one on macOS.
         let mut by_fold: BTreeMap<String, &str> = BTreeMap::new();
         for (coder, (path, _)) in &out.files {
-            if let Some(first) = by_fold.insert(coder.to_lowercase(), coder) {
+            if let Some(first) = by_fold.insert(coder_key(coder), coder) {
                 problems.push(
                     Diagnostic::error(format!(
-                        "coders `{first}` and `{coder}` differ only in case, so on macOS and Windows their files are one"
+                        "coders `{first}` and `{coder}` differ only in case or in how their accents are encoded, so on macOS and Windows their files are one"
                     ))
                     .in_file(path)
                     .with_help(format!(
@@ -242,10 +292,12 @@ impl Codings {
         dir: &Path,
         coder: &str,
     ) -> Result<&mut (PathBuf, CodingsFile), Diagnostic> {
+        // Coders are known by their composed names (see `load`).
+        let coder = &normalise_coder(coder);
         if !self.files.contains_key(coder) {
             check_coder_name(coder).map_err(|why| bad_coder(&why))?;
-            let lower = coder.to_lowercase();
-            if let Some(other) = self.files.keys().find(|c| c.to_lowercase() == lower) {
+            let key = coder_key(coder);
+            if let Some(other) = self.files.keys().find(|c| coder_key(c) == key) {
                 return Err(Diagnostic::error(format!(
                     "coder `{coder}` differs from the existing coder `{other}` only in case"
                 ))
@@ -274,7 +326,7 @@ impl Codings {
             // Existing coders are locked by any safe name; new ones are
             // checked in full by `file_for`.
             crate::fsutil::check_plain_name(c).map_err(|why| bad_coder(&why))?;
-            names.push(c.to_lowercase());
+            names.push(coder_key(c));
         }
         // One order for everyone, so two writers of several coders cannot
         // each hold one lock and wait for the other's.
@@ -874,6 +926,50 @@ mod tests {
         }
         assert!(check_coder_name(&"x".repeat(MAX_CODER_NAME + 1)).is_err());
         assert!(check_coder_name("console").is_ok());
+        // Windows also reserves superscript-numbered ports, whatever follows
+        // the first dot and spaces before it.
+        for bad in [
+            "COM\u{b9}",
+            "lpt\u{b2}",
+            "com\u{b3}.notes",
+            "com1 .x",
+            "conin$",
+            "CONOUT$.x",
+        ] {
+            assert!(check_coder_name(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["com10", "com\u{b9}0", "lpt", "comx"] {
+            assert!(check_coder_name(ok).is_ok(), "{ok:?}");
+        }
+        // Names are composed before they are checked; a decomposed one is not.
+        assert!(check_coder_name("Jose\u{301}").is_err());
+        assert_eq!(normalise_coder("Jose\u{301}"), "Jos\u{e9}");
+        assert_eq!(coder_key("JOSE\u{301}"), coder_key("jos\u{e9}"));
+        // The lock file `.<key>.yaml.lock` must fit in 255 bytes: 100 `Ⱥ`
+        // are 200 bytes, and 300 once lower-cased (`ⱥ`).
+        assert!(check_coder_name(&"\u{23a}".repeat(100)).is_err());
+        assert!(check_coder_name(&"\u{e9}".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn a_coder_is_one_whatever_the_encoding_of_its_accents() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // A file copied to macOS: its name decomposed, its content not.
+        std::fs::write(d.join("Jose\u{301}.yaml"), "coder: Jos\u{e9}\n").unwrap();
+        let mut c = Codings::load(d).unwrap();
+        assert_eq!(c.files.keys().collect::<Vec<_>>(), ["Jos\u{e9}"]);
+        let (path, _) = c.file_for(d, "Jose\u{301}").unwrap();
+        assert_eq!(path, &d.join("Jose\u{301}.yaml"));
+        assert_eq!(c.files.len(), 1);
+        // Both spellings side by side (possible on Linux) are refused.
+        std::fs::write(d.join("Jos\u{e9}.yaml"), "coder: Jos\u{e9}\n").unwrap();
+        let e = Codings::load(d).unwrap_err();
+        assert!(
+            e.0[0].message.contains("accents are encoded"),
+            "{}",
+            e.0[0].message
+        );
     }
 
     #[test]

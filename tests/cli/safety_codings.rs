@@ -194,6 +194,84 @@ fn removals_racing_additions_lose_neither() {
 }
 
 #[test]
+fn a_name_typed_with_decomposed_accents_is_the_same_coder() {
+    let s = study();
+    let (composed, decomposed) = ("Jos\u{e9}", "Jose\u{301}");
+    let add = |coder: &str, quote: &str| {
+        s.ok(&[
+            "code", "add", "risk", "--doc", "x.txt", "--quote", quote, "--coder", coder,
+        ]);
+    };
+    add(decomposed, "carry the risk");
+    add(composed, "every single day");
+    let files: Vec<String> = std::fs::read_dir(s.path().join("codings"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(files, [format!("{composed}.yaml")]);
+    assert_eq!(codings_of(&s, composed).len(), 2);
+    // --source and the listing's --coder find the coder by either spelling.
+    let list = s.ok(&["codings", "list", "--coder", decomposed, "--format", "csv"]);
+    assert_eq!(list.lines().count(), 3, "{list}");
+    let t = s.ok(&[
+        "table",
+        "matrix",
+        "--rows",
+        "challenges",
+        "--cols",
+        "case",
+        "--source",
+        decomposed,
+        "--format",
+        "csv",
+    ]);
+    assert!(t.contains("risk"), "{t}");
+
+    // A file written decomposed (as macOS names it) is the same coder too;
+    // beside the composed one, the two are refused as one name.
+    s.write(
+        &format!("codings/{decomposed}.yaml"),
+        format!("coder: {decomposed}\ncodings: []\n"),
+    );
+    let err = s.fails(&["codings", "list"]);
+    assert!(err.contains("how their accents are encoded"), "{err}");
+    std::fs::remove_file(s.path().join(format!("codings/{composed}.yaml"))).unwrap();
+    add(composed, "Trust came later");
+    assert_eq!(codings_of(&s, decomposed).len(), 1);
+}
+
+#[test]
+fn windows_device_names_and_names_too_long_for_a_file_are_refused() {
+    let s = study();
+    let long = "\u{23a}".repeat(100);
+    for bad in [
+        "COM\u{b9}",
+        "lpt\u{b3}.notes",
+        "com1 .x",
+        "CONIN$",
+        "nul .txt",
+        long.as_str(),
+    ] {
+        let err = s.fails(&[
+            "code", "add", "risk", "--doc", "x.txt", "--quote", "Trust", "--coder", bad,
+        ]);
+        assert!(err.contains("invalid coder name"), "{bad}: {err}");
+    }
+    assert!(
+        !s.path().join("codings").exists()
+            || std::fs::read_dir(s.path().join("codings"))
+                .unwrap()
+                .all(|e| e.unwrap().file_name().to_string_lossy().starts_with('.'))
+    );
+    for ok in ["com10", "compa\u{f1}\u{ed}a", "console"] {
+        s.ok(&[
+            "code", "add", "risk", "--doc", "x.txt", "--quote", "Trust", "--coder", ok,
+        ]);
+    }
+}
+
+#[test]
 fn coder_names_map_to_distinct_files_and_never_overwrite_another_coder() {
     let s = study();
     let add = |coder: &str, quote: &str| {
