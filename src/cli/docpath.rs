@@ -53,6 +53,7 @@ pub fn resolve_from(corpus: &Path, cwd: &Path, arg: &str) -> Result<String, Diag
             ))
             .with_help(HELP)
         })?;
+    let rel = spelled_as_on_disk(&corpus_abs, &rel).unwrap_or(rel);
     // The corpus listing never follows a link, so a document reached
     // through one is not in the index: coding it would make a coding no
     // table shows, and reading it could read a file outside the corpus.
@@ -80,6 +81,38 @@ pub fn resolve_from(corpus: &Path, cwd: &Path, arg: &str) -> Result<String, Diag
         }
     }
     Ok(rel)
+}
+
+/// `rel` as the corpus folder spells it, when it names no file as given but
+/// one whose name differs only in how its accents are encoded (a name typed
+/// on macOS, which decomposes them, for a file written on Linux, or the
+/// reverse): the index knows a file by its name on disk.
+fn spelled_as_on_disk(corpus: &Path, rel: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    if corpus.join(rel).exists() {
+        return None;
+    }
+    let mut at = corpus.to_path_buf();
+    let mut parts = Vec::new();
+    for part in rel.split('/') {
+        let name = if std::fs::symlink_metadata(at.join(part)).is_ok() {
+            part.to_string()
+        } else {
+            let want: String = part.nfc().collect();
+            let mut found = std::fs::read_dir(&at).ok()?.filter_map(|e| {
+                let n = e.ok()?.file_name().into_string().ok()?;
+                (n.nfc().eq(want.chars())).then_some(n)
+            });
+            let first = found.next()?;
+            if found.next().is_some() {
+                return None;
+            }
+            first
+        };
+        at.push(&name);
+        parts.push(name);
+    }
+    Some(parts.join("/"))
 }
 
 const HELP: &str = "name a transcript in the corpus folder: relative to it, as search results \
@@ -192,6 +225,30 @@ mod tests {
             );
         }
         assert!(at(&root, " ").unwrap_err().message.contains("empty"));
+    }
+
+    #[test]
+    fn a_path_typed_with_accents_encoded_otherwise_resolves_to_the_file_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (nfc, nfd) = ("Z\u{fc}rich/Caf\u{e9}.txt", "Zu\u{308}rich/Cafe\u{301}.txt");
+        std::fs::create_dir_all(root.join("corpus/Z\u{fc}rich")).unwrap();
+        std::fs::write(root.join("corpus").join(nfc), "x").unwrap();
+        std::fs::create_dir_all(root.join("corpus/Mu\u{308}nchen")).unwrap();
+        std::fs::write(root.join("corpus/Mu\u{308}nchen/a.txt"), "x").unwrap();
+        let corpus = root.join("corpus");
+        let at = |arg: &str| resolve_from(&corpus, &root, arg).unwrap();
+        if std::fs::metadata(corpus.join(nfd)).is_ok() {
+            // A file system that ignores the encoding (macOS): both name it.
+            return;
+        }
+        assert_eq!(at(nfd), nfc);
+        assert_eq!(at(&format!("corpus/{nfd}")), nfc);
+        assert_eq!(at(nfc), nfc);
+        // The reverse: the file's name decomposed, the argument composed.
+        assert_eq!(at("M\u{fc}nchen/a.txt"), "Mu\u{308}nchen/a.txt");
+        // No such file in any encoding: as given.
+        assert_eq!(at("Z\u{fc}rich/gone.txt"), "Z\u{fc}rich/gone.txt");
     }
 
     #[test]

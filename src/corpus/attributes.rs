@@ -20,6 +20,27 @@ pub struct Sheet {
     pub lines: BTreeMap<String, usize>,
 }
 
+impl Sheet {
+    /// The row for `key` (a path or a case name), matched with accents
+    /// composed (NFC) on both sides: a sheet typed on one system names the
+    /// files of another, whose names may be decomposed (macOS).
+    pub fn row(&self, key: &str) -> Option<&BTreeMap<String, String>> {
+        if unicode_normalization::is_nfc_quick(key.chars())
+            == unicode_normalization::IsNormalized::Yes
+        {
+            self.rows.get(key)
+        } else {
+            self.rows.get(&composed(key))
+        }
+    }
+}
+
+/// `s` with its accents composed (Unicode NFC).
+fn composed(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect()
+}
+
 /// Both sheets, read from the corpus root.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Sheets {
@@ -54,13 +75,14 @@ impl Sheets {
         corpus: &Path,
         transcripts: impl IntoIterator<Item = &'a str> + Clone,
     ) -> Vec<Diagnostic> {
-        let known: std::collections::HashSet<&str> = transcripts.clone().into_iter().collect();
+        let known: std::collections::HashSet<String> =
+            transcripts.clone().into_iter().map(composed).collect();
         let sheet = corpus.join("documents.csv");
         let mut out = Vec::new();
         let mut rows: Vec<(&String, &usize)> = self.documents.lines.iter().collect();
         rows.sort_by_key(|(_, line)| **line);
         for (path, line) in rows {
-            if known.contains(path.as_str()) {
+            if known.contains(path) {
                 continue;
             }
             let help = match nearest_path(path, transcripts.clone()) {
@@ -85,14 +107,14 @@ impl Sheets {
     /// to a sheet re-indexes exactly the documents it affects.
     pub fn row_fingerprint(&self, path: &str, case: &str) -> String {
         let mut h = blake3::Hasher::new();
-        for (k, v) in self.documents.rows.get(path).into_iter().flatten() {
+        for (k, v) in self.documents.row(path).into_iter().flatten() {
             h.update(k.as_bytes())
                 .update(b"=")
                 .update(v.as_bytes())
                 .update(b"\n");
         }
         h.update(b"\x00");
-        for (k, v) in self.cases.rows.get(case).into_iter().flatten() {
+        for (k, v) in self.cases.row(case).into_iter().flatten() {
             h.update(k.as_bytes())
                 .update(b"=")
                 .update(v.as_bytes())
@@ -216,7 +238,7 @@ fn read_sheet(path: &Path, key: &str, problems: &mut Vec<Diagnostic>) -> Sheet {
             }
         };
         let line = csv_line(&text, record.position());
-        let key_value = record.get(key_col).unwrap_or("").trim().replace('\\', "/");
+        let key_value = composed(record.get(key_col).unwrap_or("").trim()).replace('\\', "/");
         if key_value.is_empty() {
             problems.push(
                 Diagnostic::error(format!("empty `{key}` value"))
@@ -280,6 +302,48 @@ mod tests {
         let s = Sheets::load(dir.path()).unwrap();
         assert_eq!(s.cases.rows["Alfa"]["sector"], "construction");
         assert_eq!(s.documents.rows["a.txt"]["role"], "manager");
+    }
+
+    #[test]
+    fn rows_match_paths_and_cases_whatever_the_encoding_of_their_accents() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("documents.csv"),
+            "path,role\nZ\u{fc}rich/caf\u{e9}.txt,owner\nMu\u{308}nchen/a.txt,guest\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("cases.csv"),
+            "case,sector\nZ\u{fc}rich,food\n",
+        )
+        .unwrap();
+        let s = Sheets::load(dir.path()).unwrap();
+        let nfd = "Zu\u{308}rich/cafe\u{301}.txt";
+        assert_eq!(s.documents.row(nfd).unwrap()["role"], "owner");
+        assert_eq!(
+            s.documents.row("M\u{fc}nchen/a.txt").unwrap()["role"],
+            "guest"
+        );
+        assert_eq!(s.cases.row("Zu\u{308}rich").unwrap()["sector"], "food");
+        let (attrs, _) = super::super::resolve_attributes(nfd, &BTreeMap::new(), &s);
+        assert_eq!(
+            (attrs["role"].as_str(), attrs["sector"].as_str()),
+            ("owner", "food")
+        );
+        let w = s.unmatched_documents(dir.path(), [nfd, "Mu\u{308}nchen/a.txt"]);
+        assert!(w.is_empty(), "{w:?}");
+        // The two spellings of one path in one sheet are one row twice.
+        std::fs::write(
+            dir.path().join("documents.csv"),
+            "path,role\nZ\u{fc}rich.txt,a\nZu\u{308}rich.txt,b\n",
+        )
+        .unwrap();
+        let e = Sheets::load(dir.path()).unwrap_err();
+        assert!(
+            e.0[0].message.contains("duplicate path"),
+            "{}",
+            e.0[0].message
+        );
     }
 
     #[test]

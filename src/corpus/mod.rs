@@ -815,13 +815,13 @@ pub fn resolve_attributes(
 ) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
     let mut warnings = Vec::new();
     let mut attrs = BTreeMap::new();
-    let doc_row = sheets.documents.rows.get(path);
+    let doc_row = sheets.documents.row(path);
     let case = front_matter
         .get("case")
         .or_else(|| doc_row.and_then(|r| r.get("case")))
         .cloned()
         .unwrap_or_else(|| folder_case(path));
-    if let Some(row) = sheets.cases.rows.get(&case) {
+    if let Some(row) = sheets.cases.row(&case) {
         attrs.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     if let Some(row) = doc_row {

@@ -367,6 +367,41 @@ fn passages(s: &TestStudy, code: &str) -> Vec<Value> {
 }
 
 #[test]
+fn a_document_named_with_accents_encoded_otherwise_is_the_file_on_disk() {
+    let s = study();
+    let (on_disk, typed) = ("Z\u{fc}rich/caf\u{e9}.txt", "Zu\u{308}rich/cafe\u{301}.txt");
+    s.write(
+        &format!("corpus/{on_disk}"),
+        "Interviewer: Risks?\n\nEva: The risk sits with the owner.\n",
+    );
+    s.write(
+        "corpus/documents.csv",
+        format!("path,role\n{typed},owner\n"),
+    );
+    if s.path().join("corpus").join(typed).exists() {
+        // A file system that ignores the encoding (macOS): nothing to tell.
+        return;
+    }
+    s.ok(&[
+        "code",
+        "add",
+        "risk",
+        "--doc",
+        typed,
+        "--quote",
+        "sits with",
+        "--coder",
+        "anna",
+    ]);
+    assert_eq!(codings_of(&s, "anna")[0].1, on_disk);
+    // The row typed decomposed applies to the file, with no warning.
+    let r = s.run(&["search", "code:risk", "--source", "anna", "--by", "role"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("owner"), "{}", r.stdout);
+    assert!(!r.stderr.contains("matches no transcript"), "{}", r.stderr);
+}
+
+#[test]
 fn every_spelling_of_a_document_argument_codes_the_same_document() {
     let s = study();
     let abs = s.path().join("corpus/x.txt");
