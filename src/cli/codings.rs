@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -107,12 +106,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
 /// folder (`./x.txt`, `corpus/x.txt`, an absolute path or backslashes), if
 /// that names an existing transcript or only the form was wrong. `Err` when
 /// it points outside the corpus.
-fn stored_path_fix(study: &Study, root: &Path, doc: &str) -> Result<Option<String>, ()> {
-    let corpus = study.corpus_dir();
+fn stored_path_fix(study: &StudyFolders, doc: &str) -> Result<Option<String>, ()> {
+    let (root, corpus) = (&study.root, &study.corpus);
     if docpath::is_normal(doc) && corpus.join(doc).is_file() {
         return Ok(None);
     }
-    match docpath::resolve_from(&corpus, root, doc) {
+    match docpath::resolve_from(corpus, root, doc) {
         Ok(r) if r != doc && (corpus.join(&r).is_file() || !docpath::is_normal(doc)) => Ok(Some(r)),
         Ok(_) => Ok(None),
         Err(_) if docpath::is_normal(doc) => Ok(None),
@@ -120,8 +119,19 @@ fn stored_path_fix(study: &Study, root: &Path, doc: &str) -> Result<Option<Strin
     }
 }
 
-fn study_root_abs(study: &Study) -> Result<std::path::PathBuf> {
-    Ok(std::env::current_dir()?.join(&study.root))
+/// The study and corpus folders as absolute paths: stored document paths
+/// are read from the study folder, wherever the command was run from.
+struct StudyFolders {
+    root: std::path::PathBuf,
+    corpus: std::path::PathBuf,
+}
+
+fn study_folders(study: &Study) -> Result<StudyFolders> {
+    let cwd = std::env::current_dir()?;
+    Ok(StudyFolders {
+        root: cwd.join(&study.root),
+        corpus: cwd.join(study.corpus_dir()),
+    })
 }
 
 /// Fails when `--coder` names no coder (an empty list says nothing).
@@ -143,7 +153,7 @@ fn check_coder_filter(codings: &Codings, f: &Filter) -> Result<()> {
 fn fix_paths(ctx: &Ctx, f: &Filter) -> Result<()> {
     let study = ctx.study()?;
     let dir = study.codings_dir();
-    let root = study_root_abs(&study)?;
+    let folders = study_folders(&study)?;
     let coders: Vec<String> = Codings::load(&dir)?
         .files
         .into_keys()
@@ -162,7 +172,7 @@ fn fix_paths(ctx: &Ctx, f: &Filter) -> Result<()> {
             .map(|m| &mut m.doc)
             .chain(file.reviews.iter_mut().map(|r| &mut r.doc));
         for doc in docs {
-            if let Ok(Some(new)) = stored_path_fix(&study, &root, doc) {
+            if let Ok(Some(new)) = stored_path_fix(&folders, doc) {
                 *doc = new;
                 fixed += 1;
             }
@@ -199,7 +209,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
         Some(d) => Some(docpath::resolve(&study, d)?),
         None => None,
     };
-    let root = study_root_abs(&study)?;
+    let folders = study_folders(&study)?;
     let mut docs: BTreeMap<String, Option<Document>> = BTreeMap::new();
     let mut rows = Vec::new();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -221,7 +231,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
         // though their words name one: the codings are invisible to
         // passages, tables and search.
         let mut misnamed = |doc: &str, what: String, n: usize| -> bool {
-            let fix = match stored_path_fix(&study, &root, doc) {
+            let fix = match stored_path_fix(&folders, doc) {
                 Ok(None) => return false,
                 Ok(Some(fix)) => Some(fix),
                 Err(()) => None,

@@ -584,11 +584,16 @@ fn codings_check_reports_and_fixes_unnormalised_document_paths() {
         "{}",
         r.stderr
     );
-    let r = s.run(&["codings", "check", "--fix"]);
+    // Stored paths are read from the study folder, wherever the command
+    // runs: here from the folder above, with --study.
+    let name = s.path().file_name().unwrap().to_str().unwrap();
+    let r = s.run_in(
+        s.path().parent().unwrap(),
+        &["--study", name, "codings", "check", "--fix"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("fixed 4 document paths in codings/anna.yaml"),
+        r.stderr.contains("fixed 4 document paths in ") && r.stderr.contains("codings/anna.yaml"),
         "{}",
         r.stderr
     );
