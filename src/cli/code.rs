@@ -187,11 +187,13 @@ fn add(ctx: &Ctx, s: &Span) -> Result<ExitCode> {
     // concurrent writer's coding is lost.
     let mut locked = Codings::lock(&dir, &[&coder])?;
     let file = locked.codings.file_for(&dir, &coder)?;
+    let key = manual::coding_key(&doc.text, &entry);
     if file
         .1
         .codings
         .iter()
-        .any(|m| m.code == entry.code && m.doc == entry.doc && m.quote == entry.quote)
+        .filter(|m| m.code == entry.code && m.doc == entry.doc)
+        .any(|m| manual::coding_key(&doc.text, m) == key)
     {
         ctx.note(format!("`{}` already codes that passage for {coder}", code));
         return Ok(ExitCode::SUCCESS);

@@ -24,8 +24,9 @@ const HELP: &str = "Examples:
 
 An import CSV has columns document (or doc, path), start, end, code, and optionally
 coder and memo; start and end are character offsets into the plain text. Importing
-is idempotent: a coding already in the coder's file (same code, document, start and
-quote) is skipped, and the summary says how many were.";
+is idempotent: a coding already in the coder's file (the same code on the same
+passage, wherever the passage sits now) is skipped, and the summary says how many
+were. `code add` and `codings check` (status `duplicate`) tell a repeat the same way.";
 
 /// List, check and import manual codings.
 #[derive(Debug, clap::Args)]
@@ -252,6 +253,8 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
             }));
             true
         };
+        // Codings of this file by `coding_key`, to tell repeats.
+        let mut keys = std::collections::HashSet::new();
         for m in &file.codings {
             let n = doc_of(&m.doc);
             if doc_filter.as_ref().is_some_and(|d| *d != m.doc) {
@@ -269,7 +272,18 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
                 doc.as_ref()
                     .map_or(Anchor::Orphan, |d| manual::anchor(&d.text, m))
             };
-            let label = if bad { "bad path" } else { anchor.label() };
+            let repeated = check
+                && !bad
+                && anchor
+                    .range()
+                    .is_some_and(|(a, b)| !keys.insert((m.code.clone(), m.doc.clone(), a, b)));
+            let label = if bad {
+                "bad path"
+            } else if repeated {
+                "duplicate"
+            } else {
+                anchor.label()
+            };
             *counts.entry(label).or_default() += 1;
             let (start, end) = anchor
                 .range()
@@ -285,7 +299,7 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
             ];
             if check {
                 let status = match &anchor {
-                    _ if bad => label.to_string(),
+                    _ if bad || repeated => label.to_string(),
                     Anchor::Fuzzy { score, .. } => format!("fuzzy ({score:.2})"),
                     a => a.label().to_string(),
                 };
@@ -327,16 +341,24 @@ fn list(ctx: &Ctx, f: &Filter, check: bool) -> Result<ExitCode> {
             crate::stderr!("{d}");
         }
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        ctx.note(format!(
-            "{} checked: {}",
-            super::common::count(table.rows.len(), "coding"),
-            summary.join(", ")
-        ));
+        let checked = super::common::count(table.rows.len(), "coding");
+        ctx.note(if summary.is_empty() {
+            format!("{checked} checked")
+        } else {
+            format!("{checked} checked: {}", summary.join(", "))
+        });
         let orphans = counts.get("orphaned").copied().unwrap_or(0);
         if orphans > 0 {
             ctx.note("orphaned codings stay in their files: re-code them with `qualdex code add`, then delete the old entry");
         }
-        if orphans > 0 || !path_problems.is_empty() {
+        let duplicates = counts.get("duplicate").copied().unwrap_or(0);
+        if duplicates > 0 {
+            ctx.note(
+                "a duplicate codes the passage an earlier entry of the same coder already codes \
+                 with that code (often left by merging two copies of a file): delete one of them",
+            );
+        }
+        if orphans > 0 || duplicates > 0 || !path_problems.is_empty() {
             return Ok(ExitCode::from(1));
         }
     }
@@ -376,7 +398,8 @@ fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
         .then(|| coder_name(args.coder.as_deref()));
     let default_coder = default_coder.transpose()?;
     let mut problems = Vec::new();
-    let mut new: Vec<(String, manual::ManualCoding)> = Vec::new();
+    type Key = Option<(String, String, usize, usize)>;
+    let mut new: Vec<(String, manual::ManualCoding, Key)> = Vec::new();
     let mut docs: BTreeMap<String, Option<Document>> = BTreeMap::new();
     for rec in rdr.records() {
         let rec = match rec {
@@ -459,31 +482,49 @@ fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
             )));
             continue;
         };
-        new.push((coder, m));
+        let key = manual::coding_key(&doc.text, &m);
+        new.push((coder, m, key));
     }
     if !problems.is_empty() {
         return Err(Diagnostics(problems).into());
     }
     let dir = study.codings_dir();
-    let coders: BTreeSet<&str> = new.iter().map(|(c, _)| c.as_str()).collect();
+    let coders: BTreeSet<&str> = new.iter().map(|(c, _, _)| c.as_str()).collect();
     let coders: Vec<&str> = coders.into_iter().collect();
     // Read, change and write every coder's file under its lock, so that no
     // concurrent writer's update is lost.
     let mut locked = Codings::lock(&dir, &coders)?;
     let mut touched = BTreeSet::new();
     let (mut added, mut skipped, mut other_memo) = (0usize, 0usize, 0usize);
-    for (coder, m) in &new {
+    // Each coder's codings of each document, by `coding_key`, as anchored
+    // once: the memo of the first with the key.
+    let mut present: BTreeMap<(&str, &str), BTreeMap<_, Option<String>>> = BTreeMap::new();
+    for (coder, m, key) in &new {
         let file = &mut locked.codings.file_for(&dir, coder)?.1;
-        // The same coding (code, document, start and quote), from an
-        // earlier import or an earlier row: skipped, never doubled.
-        if let Some(old) = file.codings.iter().find(|o| {
-            o.code == m.code && o.doc == m.doc && o.start == m.start && o.quote == m.quote
-        }) {
+        let known = present.entry((coder, &m.doc)).or_insert_with(|| {
+            let text = docs
+                .get(&m.doc)
+                .and_then(Option::as_ref)
+                .map(|d| d.text.as_str());
+            let mut known = BTreeMap::new();
+            for o in file.codings.iter().filter(|o| o.doc == m.doc) {
+                if let Some(k) = text.and_then(|t| manual::coding_key(t, o)) {
+                    known.entry(k).or_insert_with(|| o.memo.clone());
+                }
+            }
+            known
+        });
+        // The same coding, from an earlier import or an earlier row:
+        // skipped, never doubled.
+        if let Some(memo) = key.as_ref().and_then(|k| known.get(k)) {
             skipped += 1;
-            if old.memo != m.memo {
+            if *memo != m.memo {
                 other_memo += 1;
             }
             continue;
+        }
+        if let Some(k) = key {
+            known.insert(k.clone(), m.memo.clone());
         }
         file.codings.push(m.clone());
         added += 1;

@@ -618,6 +618,17 @@ fn common_suffix(a: &str, b: &str) -> usize {
         .count()
 }
 
+/// What makes two codings one: the same code on the same passage of the
+/// same document, the passage being where each is anchored in the
+/// document's current `text` (so a coding made before an edit and the same
+/// passage coded again after it are one). `code add`, `codings import` and
+/// `codings check` all tell a repeated coding by this key; an orphaned
+/// coding has none and repeats nothing.
+pub fn coding_key(text: &str, m: &ManualCoding) -> Option<(String, String, usize, usize)> {
+    let (start, end) = anchor(text, m).range()?;
+    Some((m.code.clone(), m.doc.clone(), start, end))
+}
+
 /// Places a coding in the current text of its document.
 pub fn anchor(text: &str, m: &ManualCoding) -> Anchor {
     if m.quote.is_empty() {

@@ -604,6 +604,92 @@ fn codings_check_reports_and_fixes_unnormalised_document_paths() {
 }
 
 #[test]
+fn add_import_and_check_agree_on_what_is_the_same_coding() {
+    let s = study();
+    s.write(
+        "corpus/same.txt",
+        "Anna: I agree with that.\nBo: Not me.\nAnna: I agree with that.\n",
+    );
+    let add = |lines: &str| {
+        s.run(&[
+            "code", "add", "risk", "--doc", "same.txt", "--lines", lines, "--coder", "anna",
+        ])
+    };
+    // The same words at another place are another coding.
+    assert_eq!(add("1-1").code, 0);
+    let r = add("3-3");
+    assert!(r.stderr.contains("coded `challenges/risk`"), "{}", r.stderr);
+    assert_eq!(codings_of(&s, "anna").len(), 2);
+    // The same place again is the same coding, for add and for import.
+    assert!(add("1-1").stderr.contains("already codes that passage"));
+    let end = "Anna: I agree with that.".chars().count();
+    s.write(
+        "imp.csv",
+        format!("document,start,end,code\nsame.txt,0,{end},risk\n"),
+    );
+    let r = s.run(&["codings", "import", "imp.csv", "--coder", "anna"]);
+    assert!(
+        r.stderr
+            .contains("imported 0 codings; skipped 1 coding already present"),
+        "{}",
+        r.stderr
+    );
+    // After an edit above it, the passage has moved: still the same coding.
+    s.write(
+        "corpus/same.txt",
+        "Eva: A new first line.\nAnna: I agree with that.\nBo: Not me.\nAnna: I agree with that.\n",
+    );
+    assert!(add("2-2").stderr.contains("already codes that passage"));
+    let shift = "Eva: A new first line.\n".chars().count();
+    s.write(
+        "imp.csv",
+        format!(
+            "document,start,end,code\nsame.txt,{shift},{},risk\n",
+            shift + end
+        ),
+    );
+    let r = s.run(&["codings", "import", "imp.csv", "--coder", "anna"]);
+    assert!(
+        r.stderr.contains("skipped 1 coding already present"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(codings_of(&s, "anna").len(), 2);
+    let r = s.run(&["codings", "check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("duplicate"), "{}", r.stdout);
+    // A repeat written by hand (a merge of two copies) is what check reports.
+    let mut file = String::from_utf8(s.read("codings/anna.yaml")).unwrap();
+    let first = file.find("- code:").unwrap();
+    let second = file[first + 1..].find("- code:").unwrap() + first + 1;
+    let entry = file[first..second].to_string();
+    file.push_str(&entry);
+    s.write("codings/anna.yaml", &file);
+    let r = s.run(&["codings", "check"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("| duplicate |")
+            && r.stderr.contains("3 codings checked: 1 duplicate, 2 moved")
+            && r.stderr.contains("delete one of them"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+}
+
+#[test]
+fn checking_no_codings_says_so_without_a_dangling_colon() {
+    let s = study();
+    let r = s.run(&["codings", "check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.lines().any(|l| l == "0 codings checked"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn importing_twice_adds_nothing_the_second_time() {
     let s = study();
     s.write(
