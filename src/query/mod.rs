@@ -1405,16 +1405,17 @@ mod tests {
     #[test]
     fn a_long_query_of_bad_terms_quotes_itself_only_under_the_shown_problems() {
         let (_dir, opened) = opened();
-        let q = ": ".repeat(5_000);
+        let n = crate::querylang::MAX_TERMS;
+        let q = ": ".repeat(n);
         let node = parse::parse(&q).unwrap();
         for unit in [UnitKind::Paragraph, UnitKind::Sentence] {
             let Err(e) = Compiler::new(&opened, &q).compile_search(&node, unit) else {
                 panic!("bad terms compile");
             };
-            assert_eq!(e.0.len(), 5_000);
+            assert_eq!(e.0.len(), n);
             let quoted = e.0.iter().filter(|d| d.source_line.is_some()).count();
             assert_eq!(quoted, crate::diag::MAX_SHOWN);
-            assert_eq!(e.0[4_999].column, Some(9_999));
+            assert_eq!(e.0[n - 1].column, Some(2 * n - 1));
         }
     }
 }
