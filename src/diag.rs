@@ -369,11 +369,15 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
 /// break, a tab and the `\r` of a `\r\n` is replaced by one visible
 /// symbol (`␛` for ESC, `␇` for BEL, `␍` for a lone CR, `␡` for DEL, `�`
 /// for the C1 controls), so a transcript cannot set the window title,
-/// write the clipboard or move the cursor. One character stays one
+/// write the clipboard or move the cursor; the bidirectional embeddings,
+/// overrides and isolates (see [`reorders`]) become `�` too, so a
+/// transcript cannot reverse the rest of a line (a cell, a coder's name, a
+/// count) as a terminal or editor shows it. One character stays one
 /// character, so character offsets into the text still hold.
 pub fn printable(s: &str) -> Cow<'_, str> {
     let needs = |(i, c): (usize, char)| {
-        c.is_control() && c != '\n' && c != '\t' && !(c == '\r' && s[i + 1..].starts_with('\n'))
+        (c.is_control() && c != '\n' && c != '\t' && !(c == '\r' && s[i + 1..].starts_with('\n')))
+            || reorders(c)
     };
     if !s.char_indices().any(needs) {
         return Cow::Borrowed(s);
@@ -387,6 +391,16 @@ pub fn printable(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// True for the characters that reorder the text after them as it is
+/// displayed: the bidirectional embeddings and overrides (U+202A–U+202E)
+/// and isolates (U+2066–U+2069), as the "Trojan Source" attacks use them.
+/// The marks (LRM, RLM, ALM) only settle the direction of neutral
+/// characters next to them and are kept: Arabic and Hebrew transcripts
+/// carry them.
+pub fn reorders(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The visible symbol standing for a control character.

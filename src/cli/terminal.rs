@@ -2,7 +2,8 @@
 //!
 //! When stdout is a terminal, every byte printed passes a filter that
 //! replaces control characters (other than line breaks, tabs and the `\r`
-//! of `\r\n`) by visible symbols, whatever the format: a CSV or a
+//! of `\r\n`) and the bidirectional controls that reorder a line by
+//! visible symbols, whatever the format: a CSV or a
 //! `qualdex text` of a transcript holding `ESC ] 0 ; … BEL` (a window title)
 //! or `ESC ] 52` (a clipboard write) shows the symbols instead. The only
 //! escape sequences let through are the few colours qualdex itself prints.
@@ -62,7 +63,8 @@ impl Drop for Stdout {
 
 /// The filter's state: the bytes of a sequence not yet decided (an ESC
 /// that may start one of qualdex's colours, a `\r` that may precede `\n`,
-/// the first byte of a two-byte character that may be a C1 control).
+/// the first bytes of a character that may be a C1 or bidirectional
+/// control).
 #[derive(Debug, Default)]
 pub struct Filter {
     held: Vec<u8>,
@@ -78,9 +80,11 @@ enum Step {
     Replace(usize, char),
 }
 
-/// A byte that may need replacing or that starts a sequence to decide.
+/// A byte that may need replacing or that starts a sequence to decide: a
+/// control, or the first byte of a C1 control or of a bidirectional
+/// control (see [`crate::diag::reorders`]).
 fn special(b: u8) -> bool {
-    (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2
+    (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2
 }
 
 impl Filter {
@@ -147,6 +151,16 @@ fn step(held: &[u8], end: bool) -> Step {
             Some(_) => Step::Pass(1),
             None => more(Step::Hold).unwrap_or(Step::Pass(1)),
         },
+        // U+202A–U+202E are E2 80 AA–AE; U+2066–U+2069 are E2 81 A6–A9.
+        0xe2 => match (held.get(1), held.get(2)) {
+            (Some(0x80), Some(0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9)) => {
+                Step::Replace(3, '\u{fffd}')
+            }
+            (Some(0x80 | 0x81), None) | (None, _) => {
+                more(Step::Hold).unwrap_or(Step::Pass(held.len()))
+            }
+            _ => Step::Pass(1),
+        },
         b if special(b) => Step::Replace(1, crate::render::control_picture(char::from(b))),
         _ => Step::Pass(1),
     }
@@ -175,6 +189,29 @@ mod tests {
             "t␛]0;x␇ ␛[2J y␍z␡ \u{fffd}31m"
         );
         assert_eq!(filtered(&["Åsa é \u{a0}".as_bytes()]), "Åsa é \u{a0}");
+    }
+
+    #[test]
+    fn bidirectional_controls_become_symbols_even_when_split() {
+        let all: String = ('\u{202a}'..='\u{202e}')
+            .chain('\u{2066}'..='\u{2069}')
+            .collect();
+        assert_eq!(filtered(&[all.as_bytes()]), "\u{fffd}".repeat(9));
+        let rlo = "a\u{202e}b".as_bytes();
+        for cut in 1..rlo.len() {
+            assert_eq!(
+                filtered(&[&rlo[..cut], &rlo[cut..]]),
+                "a\u{fffd}b",
+                "cut at {cut}"
+            );
+        }
+        // Other characters starting with the same bytes pass, whole or split.
+        let kept = "\u{2014} \u{2026} \u{200f} \u{2065}\u{206a} \u{20ac}";
+        assert_eq!(filtered(&[kept.as_bytes()]), kept);
+        let b = kept.as_bytes();
+        for cut in 1..b.len() {
+            assert_eq!(filtered(&[&b[..cut], &b[cut..]]), kept, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -179,7 +179,10 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-/// Escapes text for LaTeX.
+/// Escapes text for LaTeX: the ten special characters and `<`, `>`, `|`
+/// (which the default font encoding prints as other glyphs) as commands,
+/// line breaks and tabs as spaces, control and bidirectional characters
+/// dropped, so a transcript's words cannot become markup or stop a build.
 pub fn tex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -191,7 +194,13 @@ pub fn tex_escape(s: &str) -> String {
             }
             '~' => out.push_str("\\textasciitilde{}"),
             '^' => out.push_str("\\textasciicircum{}"),
-            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("\\textless{}"),
+            '>' => out.push_str("\\textgreater{}"),
+            '|' => out.push_str("\\textbar{}"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            // LaTeX refuses control characters, and pdfLaTeX the
+            // bidirectional ones: neither is visible text.
+            c if c.is_control() || crate::diag::reorders(c) => {}
             c => out.push(c),
         }
     }
@@ -201,8 +210,9 @@ pub fn tex_escape(s: &str) -> String {
 /// Escapes text for a Markdown table cell or line: `|` and `\\` escaped,
 /// line breaks as spaces, `&`, `<` and `>` as entities (so a transcript's
 /// `<script>` stays text wherever the Markdown is rendered; renderers show
-/// the entities as the characters), and control characters as visible
-/// symbols (see [`printable`]).
+/// the entities as the characters), and control characters and the
+/// bidirectional controls that reorder a line as visible symbols (see
+/// [`printable`]).
 pub fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for (i, c) in s.char_indices() {
@@ -216,7 +226,7 @@ pub fn md_escape(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\t' => out.push('\t'),
-            c if c.is_control() => out.push(control_picture(c)),
+            c if c.is_control() || crate::diag::reorders(c) => out.push(control_picture(c)),
             c => out.push(c),
         }
     }
@@ -261,5 +271,36 @@ mod tests {
         );
         assert_eq!(shown.chars().count(), nasty.chars().count());
         assert!(!shown.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn tex_escape_leaves_nothing_latex_would_read_as_markup() {
+        assert_eq!(
+            tex_escape("R&D 50% $5 #1 a_b {x} ~ ^ \\input{/etc/passwd}"),
+            "R\\&D 50\\% \\$5 \\#1 a\\_b \\{x\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{}input\\{/etc/passwd\\}"
+        );
+        assert_eq!(
+            tex_escape("a<b>c|d"),
+            "a\\textless{}b\\textgreater{}c\\textbar{}d"
+        );
+        assert_eq!(tex_escape("x\u{1b}]0;t\u{7}\ty\u{202e}z\nw"), "x]0;t yz w");
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_isolates_are_shown_not_obeyed() {
+        // Every embedding, override and isolate; the marks stay.
+        let all: String = ('\u{202a}'..='\u{202e}')
+            .chain('\u{2066}'..='\u{2069}')
+            .collect();
+        assert_eq!(printable(&all), "\u{fffd}".repeat(9));
+        let trojan = "anna\u{202e}2 = stnuoc\u{202c} ok";
+        assert_eq!(printable(trojan), "anna\u{fffd}2 = stnuoc\u{fffd} ok");
+        let arabic = "\u{627}\u{644}\u{200f}12\u{200e}\u{61c}";
+        assert!(matches!(printable(arabic), Cow::Borrowed(_)));
+        // Neighbours of the ranges are not touched.
+        assert!(matches!(
+            printable("\u{2029}\u{202f}\u{2065}\u{206a}"),
+            Cow::Borrowed(_)
+        ));
     }
 }

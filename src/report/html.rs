@@ -35,10 +35,18 @@ fn colour(t: f64) -> (String, &'static str) {
     )
 }
 
+/// The HTML id of a passage: ASCII letters and digits as they are, every
+/// other character as `_<hex>_`, so two passages never share an id
+/// (`a-b.md#1-2` and `a_b.md#1-2` link to their own passages).
 fn anchor(id: &str) -> String {
+    use std::fmt::Write as _;
     let mut s = String::from("p-");
     for c in id.chars() {
-        s.push(if c.is_ascii_alphanumeric() { c } else { '_' });
+        if c.is_ascii_alphanumeric() {
+            s.push(c);
+        } else {
+            let _ = write!(s, "_{:x}_", c as u32);
+        }
     }
     s
 }
@@ -309,4 +317,22 @@ pub fn write(data: &ReportData, out: &mut dyn Write) -> io::Result<()> {
     }
     h.push_str("</body>\n</html>\n");
     out.write_all(h.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passage_ids_are_distinct_and_safe() {
+        let a = super::anchor("a-b.md#1-2");
+        let b = super::anchor("a_b.md#1-2");
+        assert_ne!(a, b);
+        assert_eq!(a, "p-a_2d_b_2e_md_23_1_2d_2");
+        for id in [a, b, super::anchor("x\"><script>.md#1-2")] {
+            assert!(
+                id.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)),
+                "{id}"
+            );
+        }
+    }
 }

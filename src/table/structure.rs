@@ -128,8 +128,20 @@ pub fn to_table(nodes: &[Node], title: Option<String>) -> Table {
     }
 }
 
+/// Text for a DOT quoted string: `\` and `"` escaped, line breaks as
+/// spaces, control and bidirectional characters dropped.
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() || crate::diag::reorders(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Graphviz DOT: concepts → themes → aggregate dimensions, left to right.
@@ -162,16 +174,123 @@ pub fn to_dot(nodes: &[Node]) -> String {
 
 /// Mermaid flowchart, left to right.
 pub fn to_mermaid(nodes: &[Node]) -> String {
-    let id = |x: &str| x.replace(['/', '-'], "_");
-    let label = |n: &Node| format!("{} ({})", n.label, n.passages).replace('"', "'");
+    let ids = mermaid_ids(nodes);
+    let label = |n: &Node| mermaid_text(&format!("{} ({})", n.label, n.passages));
     let mut s = String::from("flowchart LR\n");
     for n in nodes {
-        let _ = writeln!(s, "  {}[\"{}\"]", id(&n.id), label(n));
+        let _ = writeln!(s, "  {}[\"{}\"]", ids[n.id.as_str()], label(n));
     }
     for n in nodes {
-        if let Some(p) = &n.parent {
-            let _ = writeln!(s, "  {} --> {}", id(&n.id), id(p));
+        if let Some(p) = &n.parent
+            && let Some(parent) = ids.get(p.as_str())
+        {
+            let _ = writeln!(s, "  {} --> {parent}", ids[n.id.as_str()]);
         }
     }
     s
+}
+
+/// A Mermaid node id for each node: its id with every character but ASCII
+/// letters, digits and `_` as `_`, made distinct by a number where two
+/// would meet (`a-b` and `a_b`), never a keyword (`end`) or a leading digit.
+fn mermaid_ids(nodes: &[Node]) -> std::collections::HashMap<&str, String> {
+    let mut taken = std::collections::HashSet::new();
+    let mut ids = std::collections::HashMap::new();
+    for n in nodes {
+        let mut base: String =
+            n.id.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+        if base.is_empty()
+            || base.starts_with(|c: char| c.is_ascii_digit())
+            || [
+                "end",
+                "graph",
+                "flowchart",
+                "subgraph",
+                "style",
+                "class",
+                "click",
+            ]
+            .contains(&base.to_ascii_lowercase().as_str())
+        {
+            base.insert_str(0, "n_");
+        }
+        let mut id = base.clone();
+        let mut k = 2;
+        while !taken.insert(id.clone()) {
+            id = format!("{base}_{k}");
+            k += 1;
+        }
+        ids.insert(n.id.as_str(), id);
+    }
+    ids
+}
+
+/// Text for a Mermaid `["…"]` label: the characters Mermaid or the HTML it
+/// renders to would read (`"`, `#`, `<`, `>`, `&`, `` ` ``) as entity codes
+/// (`#34;`), line breaks as spaces, control and bidirectional characters
+/// dropped.
+fn mermaid_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' | '#' | '<' | '>' | '&' | '`' => {
+                let _ = write!(out, "#{};", c as u32);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() || crate::diag::reorders(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: &str, label: &str, parent: Option<&str>) -> Node {
+        Node {
+            id: id.into(),
+            label: label.into(),
+            level: "concept".into(),
+            parent: parent.map(String::from),
+            passages: 3,
+            documents: 1,
+        }
+    }
+
+    #[test]
+    fn mermaid_ids_and_labels_cannot_break_out() {
+        let nodes = [
+            node("fam", "Family", None),
+            node(
+                "fam/a-b",
+                "Say \"hi\" <script>alert(1)</script> #1 & `x`",
+                Some("fam"),
+            ),
+            node("fam/a_b", "Line\nbreak\u{202e}", Some("fam")),
+            node("end", "End", None),
+            node("x]; click fam call alert()", "L", Some("end")),
+        ];
+        let mm = to_mermaid(&nodes);
+        assert_eq!(
+            mm,
+            "flowchart LR\n  fam[\"Family (3)\"]\n  \
+             fam_a_b[\"Say #34;hi#34; #60;script#62;alert(1)#60;/script#62; #35;1 #38; #96;x#96; (3)\"]\n  \
+             fam_a_b_2[\"Line break (3)\"]\n  n_end[\"End (3)\"]\n  \
+             x___click_fam_call_alert__[\"L (3)\"]\n  \
+             fam_a_b --> fam\n  fam_a_b_2 --> fam\n  x___click_fam_call_alert__ --> n_end\n"
+        );
+    }
+
+    #[test]
+    fn dot_strings_stay_strings() {
+        let dot = to_dot(&[node("a\"b", "x\\\" ] ; y\nz\u{1b}", None)]);
+        assert!(
+            dot.contains("  \"a\\\"b\" [label=\"x\\\\\\\" ] ; y z (3)\"];"),
+            "{dot}"
+        );
+    }
 }

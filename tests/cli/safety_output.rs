@@ -375,15 +375,19 @@ fn control_study() -> TestStudy {
     s.write(
         "corpus/a.md",
         format!(
-            "---\ncase: \"Alfa\\e[2J\"\n---\nInterviewer: q?\n\nBo: the risk {NASTY} is \u{1b}[2J real \u{9b}31m and \u{7f}back\r here\n\nBo: more risk\n"
+            "---\ncase: \"Alfa\\e[2J\"\n---\nInterviewer: q?\n\nBo: the risk {NASTY} is \u{1b}[2J real \u{9b}31m and \u{7f}back\r here\n\nBo: more risk \u{202e}desrever\u{202c} and \u{2067}isolated\u{2069}\n"
         ),
     );
     s.write("corpus/x\u{1b}[1mname.md", "Bo: risk\n\nBo: risk\n");
     s
 }
 
+/// Control characters, or the bidirectional controls that reorder a line.
 fn has_controls(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+    s.chars().any(|c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
 }
 
 #[test]
@@ -421,6 +425,7 @@ fn human_output_never_carries_control_characters() {
     // Shown, not dropped: each control character as a visible symbol.
     let kwic = s.ok(&["search", "risk", "--context", "200"]);
     assert!(kwic.contains("␛]0;pwned␇"), "{kwic}");
+    assert!(kwic.contains("\u{fffd}desrever\u{fffd}"), "{kwic}");
     // JSON escapes them; `qualdex text` to a file or pipe is the exact text.
     let json = s.ok(&["search", "pwned", "--format", "json"]);
     assert!(json.contains("\\u001b]0;pwned\\u0007"), "{json}");
@@ -467,6 +472,7 @@ fn a_terminal_sees_no_control_characters_from_any_format() {
     assert_eq!(out.chars().count(), file.chars().count());
     assert!(out.contains("␛]0;pwned␇"));
     assert!(out.contains("back␍ here"));
+    assert!(out.contains("\u{fffd}isolated\u{fffd}"));
 }
 
 /// Runs qualdex with stdout on a pseudo-terminal; returns what it printed.
@@ -580,6 +586,38 @@ fn markdown_and_html_output_escape_markup() {
         assert!(!html.contains(bad), "report: {bad} leaked");
     }
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
+
+#[test]
+fn diagram_and_latex_output_keep_labels_as_text() {
+    let s = TestStudy::new();
+    s.use_codebook(
+        "codebooks/cb.yaml",
+        "topics:\n  label: \"T\\\" ]; x -> y [\"\n  codes:\n    end:\n      label: \"<script>alert(1)</script> \\\" #1 \\u202e\"\n      rules:\n        - terms: [risk]\n",
+    );
+    s.write(
+        "corpus/a/x.txt",
+        "Bo: the risk \u{1b}[2J $5 & 50% \u{202e}here\n",
+    );
+    s.ok(&["index"]);
+    let mm = s.ok(&["table", "structure", "--format", "mermaid"]);
+    assert_eq!(
+        mm,
+        "flowchart LR\n  topics[\"T#34; ]; x -#62; y [ (1)\"]\n  \
+         topics_end[\"#60;script#62;alert(1)#60;/script#62; #34; #35;1  (1)\"]\n  \
+         topics_end --> topics\n"
+    );
+    let dot = s.ok(&["table", "structure", "--format", "dot"]);
+    // The family label's quote stays inside its string: one statement a line.
+    assert!(dot.contains("[label=\"T\\\" ]; x -> y [ (1)\""), "{dot}");
+    assert_eq!(dot.matches(" -> ").count(), 2, "{dot}");
+    let tex = s.ok(&["table", "quotes", "--rows", "topics", "--format", "tex"]);
+    assert!(tex.contains("\\$5 \\& 50\\%"), "{tex}");
+    assert!(
+        !tex.chars()
+            .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+        "{tex:?}"
+    );
 }
 
 // -------------------------------------------------- paths from study files
