@@ -537,7 +537,7 @@ impl Study {
             }
         }
         if !linked && fsutil::is_contained_relative(rel) {
-            return Ok(());
+            return self.check_folders_on_the_way(rel);
         }
         let inside = match (
             std::fs::canonicalize(&self.root),
@@ -547,7 +547,7 @@ impl Study {
             _ => false,
         };
         if inside {
-            return Ok(());
+            return self.check_folders_on_the_way(rel);
         }
         Err(Diagnostic::error(format!(
             "`{}` leads outside the study folder, so qualdex will not write there",
@@ -555,6 +555,34 @@ impl Study {
         ))
         .with_help("replace the link with a folder inside the study (qualdex writes and deletes only inside the study folder)")
         .into())
+    }
+
+    /// Every part of a folder qualdex writes in (`.qualdex`, `codings`,
+    /// `out`) that is already there is a folder: a file of that name (a
+    /// `.qualdex` left by another tool, a `codings` file) is a clear error
+    /// naming it, instead of "Not a directory" from deep inside a write.
+    fn check_folders_on_the_way(&self, rel: &Path) -> Result<(), Diagnostics> {
+        let mut at = self.root.clone();
+        for c in rel.components() {
+            at.push(c);
+            match std::fs::metadata(&at) {
+                Ok(m) if !m.is_dir() => {
+                    let shown = self.path(at.strip_prefix(&self.root).unwrap_or(&at));
+                    return Err(Diagnostic::error(format!(
+                        "`{}` is a file, but qualdex keeps a folder there",
+                        crate::diag::display_path(&shown)
+                    ))
+                    .in_file(&shown)
+                    .with_help(
+                        "move or rename the file, then run the command again (the index folder, `.qualdex`, is a cache qualdex rebuilds; `codings` holds the manual codings; `out` the tables)",
+                    )
+                    .into());
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(())
     }
 
     /// A path inside the study folder, without a leading `./`.
@@ -953,27 +981,50 @@ speakers:
 
 /// Scaffolds a study in `dir`: `qualdex.yaml`, `corpus/`, `codebooks/`,
 /// `codings/`. Refuses to overwrite an existing study file.
-pub fn init(dir: &Path, title: &str) -> Result<Vec<PathBuf>, Diagnostics> {
+pub fn init(dir: &Path, title: &str) -> Result<Init, Diagnostics> {
     let file = dir.join(STUDY_FILE);
-    if file.exists() {
+    if file.symlink_metadata().is_ok() {
         return Err(Diagnostic::error("a study already exists here")
             .in_file(&file)
             .with_help("edit the existing qualdex.yaml, or choose another folder")
             .into());
     }
-    let mut made = Vec::new();
+    let mut done = Init::default();
+    let folder = |p: &Path, done: &mut Init| -> Result<(), Diagnostics> {
+        match p.symlink_metadata() {
+            Ok(m) if m.is_dir() || (m.is_symlink() && p.is_dir()) => {
+                done.kept.push(p.to_path_buf());
+                Ok(())
+            }
+            Ok(_) => Err(Diagnostic::error("this is a file, not a folder")
+                .in_file(p)
+                .with_help("move or rename it, then run `qualdex init` again")
+                .into()),
+            Err(_) => {
+                std::fs::create_dir_all(p).map_err(|e| {
+                    Diagnostics::from(
+                        Diagnostic::error(format!("cannot create folder: {e}")).in_file(p),
+                    )
+                })?;
+                done.created.push(p.to_path_buf());
+                Ok(())
+            }
+        }
+    };
+    if !dir.is_dir() {
+        folder(dir, &mut done)?;
+    }
     for sub in ["corpus", "codebooks", "codings"] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).map_err(|e| {
-            Diagnostics::from(Diagnostic::error(format!("cannot create folder: {e}")).in_file(&p))
-        })?;
-        made.push(p);
+        folder(&dir.join(sub), &mut done)?;
     }
     fsutil::write_atomic(&file, template(title).as_bytes()).map_err(|e| {
         Diagnostics::from(Diagnostic::error(format!("cannot write: {e}")).in_file(&file))
     })?;
+    done.created.push(file);
     let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
+    if ignore.symlink_metadata().is_ok() {
+        done.kept.push(ignore);
+    } else {
         fsutil::write_atomic(
             &ignore,
             b"# the index is a cache, rebuilt by `qualdex index`\n/.qualdex/\n\
@@ -983,9 +1034,19 @@ pub fn init(dir: &Path, title: &str) -> Result<Vec<PathBuf>, Diagnostics> {
         .map_err(|e| {
             Diagnostics::from(Diagnostic::error(format!("cannot write: {e}")).in_file(&ignore))
         })?;
+        done.created.push(ignore);
     }
-    made.push(file);
-    Ok(made)
+    Ok(done)
+}
+
+/// What [`init`] did: the files and folders it made, and those that were
+/// there already and were left as they were.
+#[derive(Debug, Default)]
+pub struct Init {
+    /// Made by `init`.
+    pub created: Vec<PathBuf>,
+    /// Already there, left untouched (an existing `corpus/`, `.gitignore`).
+    pub kept: Vec<PathBuf>,
 }
 
 #[cfg(test)]

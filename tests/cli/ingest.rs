@@ -507,6 +507,61 @@ fn init_refuses_to_overwrite_and_commands_find_the_study_upwards() {
     assert_eq!(r.stdout.trim(), "1", "{}", r.stderr);
 }
 
+/// `init` in a folder that already holds transcripts (or a `.gitignore`)
+/// says what it made and what it kept, and touches nothing it kept; a
+/// file where a folder should go is a clear error before anything is made.
+#[test]
+fn init_says_what_it_made_and_keeps_what_was_there() {
+    let s = TestStudy::new();
+    let there = s.path().join("existing");
+    std::fs::create_dir_all(there.join("corpus")).unwrap();
+    std::fs::write(there.join("corpus/a.txt"), "Interviewer: Hello.\n").unwrap();
+    std::fs::write(there.join(".gitignore"), "target/\n").unwrap();
+    let r = s.run_in(&there, &["init", "."]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("kept the existing corpus/"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("kept the existing .gitignore"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("created corpus"), "{}", r.stderr);
+    assert!(!r.stderr.contains("created .gitignore"), "{}", r.stderr);
+    for made in ["codebooks/", "codings/", "qualdex.yaml"] {
+        assert!(
+            r.stderr.contains(&format!("created {made}")),
+            "{made}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(there.join(".gitignore")).unwrap(),
+        "target/\n"
+    );
+    assert!(there.join("corpus/a.txt").is_file());
+
+    let blocked = s.path().join("blocked");
+    std::fs::create_dir_all(&blocked).unwrap();
+    std::fs::write(blocked.join("codings"), "not a folder").unwrap();
+    let r = s.run_in(&blocked, &["init", "."]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("codings"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("this is a file, not a folder"),
+        "{}",
+        r.stderr
+    );
+    assert!(!blocked.join("qualdex.yaml").exists());
+    assert_eq!(
+        std::fs::read_to_string(blocked.join("codings")).unwrap(),
+        "not a folder"
+    );
+}
+
 /// The paths of the documents a search finds (refreshing the index first).
 fn found(s: &TestStudy, query: &str) -> Vec<String> {
     s.sorted_field(query, "document", "path")

@@ -244,3 +244,39 @@ fn a_codebook_path_must_name_a_yaml_codebook() {
     s.fails(&["run", "-q"]);
     assert!(!s.path().join("out/report.html").exists());
 }
+
+/// A file where qualdex keeps a folder (`.qualdex` left by another tool,
+/// a `codings` or `out` file) is an error naming it, before anything is
+/// written, and the file is left as it was.
+#[test]
+fn a_file_where_qualdex_keeps_a_folder_is_named_and_left_alone() {
+    let search = &["search", "rocket", "--count", "-q"][..];
+    let add = &["code", "add", "space", "--doc", "a.txt", "--coder", "anna"][..];
+    let run = &["run", "-q"][..];
+    // Every command keeps its index and reads the codings; only `run` and
+    // `report` (without `-o`) write in `out`, so `out` stops only them.
+    for (name, refused) in [
+        (".qualdex", vec![search, add, run]),
+        ("codings", vec![search, add, run]),
+        ("out", vec![run, &["report", "-q"]]),
+    ] {
+        let s = study();
+        let _ = std::fs::remove_dir_all(s.path().join(name));
+        s.write(name, "someone else's file\n");
+        for args in refused {
+            let e = s.fails(args);
+            assert!(
+                e.contains(&format!(
+                    "`{name}` is a file, but qualdex keeps a folder there"
+                )),
+                "{name} {args:?}: {e}"
+            );
+        }
+        assert_eq!(
+            String::from_utf8(s.read(name)).unwrap(),
+            "someone else's file\n",
+            "{name}"
+        );
+        assert!(!s.path().join("out/overview.csv").exists());
+    }
+}
