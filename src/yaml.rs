@@ -53,10 +53,31 @@ pub const MAX_DEPTH: usize = 128;
 /// A parser message in the words of the rest of qualdex.
 pub fn friendly_message(message: String) -> String {
     if message.starts_with("recursion limit exceeded") {
-        format!("the YAML nests more than {MAX_DEPTH} levels deep")
-    } else {
-        message
+        return format!("the YAML nests more than {MAX_DEPTH} levels deep");
     }
+    // serde's words for YAML types, in a researcher's: "invalid type:
+    // integer `5`, expected a sequence" → "… expected a list (`[a, b]`)".
+    let Some((head, expected)) = message.rsplit_once(", expected ") else {
+        return message;
+    };
+    if !head.contains("invalid type: ") {
+        return message;
+    }
+    let expected = match expected {
+        "a sequence" => "a list, such as `[a, b]`",
+        "a string" => "a text (put it in quotes if it is a number or `yes`/`no`)",
+        "a boolean" => "`true` or `false`",
+        "a map" => "a mapping of keys to values",
+        other => other,
+    };
+    let head = head
+        .replace("invalid type: sequence", "invalid type: a list")
+        .replace("invalid type: map", "invalid type: a mapping")
+        .replace("invalid type: string", "invalid type: the text")
+        .replace("invalid type: integer", "invalid type: the number")
+        .replace("invalid type: floating point", "invalid type: the number")
+        .replace("invalid type: boolean", "invalid type: the value");
+    format!("{head}, expected {expected}")
 }
 
 trait SourceFromLine {
@@ -305,7 +326,10 @@ impl<'a> Problems<'a> {
                 .iter_mut()
                 .find(|o| bare(&o.message) == bare(&d.message))
             {
-                if d.line.is_some() && d.column.is_some() {
+                // The parser's report wins unless ours names a deeper key
+                // (`rules[0].terms` where the parser says `rules[0]`).
+                let deeper = o.message.len() > d.message.len();
+                if d.line.is_some() && d.column.is_some() && !deeper {
                     *o = d;
                 }
             } else {
@@ -353,6 +377,56 @@ impl<'a> Problems<'a> {
                 (l, _) => l,
             };
             self.report(&e, &named, line, item.is_some(), known);
+        }
+    }
+
+    /// Checks the `item`-th list item under `keys`, a mapping, entry by
+    /// entry as a `T`: a wrong value is named by its own key
+    /// (`rules[0].terms`) on that key's line; a misspelt key as [`check`]
+    /// names it.
+    ///
+    /// [`check`]: Problems::check
+    pub fn check_item_entries<T: DeserializeOwned>(
+        &mut self,
+        keys: &[String],
+        item: usize,
+        entries: &Mapping,
+        known: &[&str],
+    ) {
+        let item_line = self
+            .lines
+            .get(keys)
+            .copied()
+            .and_then(|l| nth_item(self.text, l, item));
+        for (k, v) in entries {
+            let Some(k) = k.as_str() else { continue };
+            let mut m = Mapping::new();
+            m.insert(Value::String(k.to_string()), v.clone());
+            let Err(e) = serde_yaml_ng::from_value::<T>(Value::Mapping(m)) else {
+                continue;
+            };
+            let mut named = format!("{}[{item}]", keys.join("."));
+            if !e.to_string().starts_with("unknown field") {
+                named.push('.');
+                named.push_str(k);
+            }
+            let line = match item_line {
+                _ if self.full() => None,
+                Some(l) => key_below(self.text, l, k).or(Some(l)),
+                None => None,
+            };
+            let col = line.map(|l| self.key_column(l, Some(k)).0);
+            self.report(&e, &named, line, true, known);
+            if let (Some(col), false) = (col, e.to_string().starts_with("unknown field")) {
+                // Point at the key the message names.
+                if let Some(d) = self.out.last_mut()
+                    && d.message.starts_with(&named)
+                    && d.line == line
+                {
+                    d.column = Some(col);
+                    d.span_len = k.chars().count();
+                }
+            }
         }
     }
 

@@ -771,7 +771,12 @@ fn structure_problems(file: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Di
                 ("codes", _) => codes(p, &at, v),
                 ("rules", Value::Sequence(items)) => {
                     for (n, item) in items.iter().enumerate() {
-                        p.check::<raw::RawRule>(&at, Some(n), item.clone(), RULE_KEYS);
+                        match item {
+                            Value::Mapping(entries) => {
+                                p.check_item_entries::<raw::RawRule>(&at, n, entries, RULE_KEYS)
+                            }
+                            _ => p.check::<raw::RawRule>(&at, Some(n), item.clone(), RULE_KEYS),
+                        }
                     }
                 }
                 _ => p.check_entry::<RawCode>(keys, k, v, CODE_KEYS),

@@ -229,3 +229,28 @@ fn closed_pipe_is_not_an_error() {
     );
     assert!(!err.contains("error"), "{err}");
 }
+
+/// A codebook value of the wrong type (a number where a text or list is
+/// wanted, a text where a list is wanted) is named by its own key, located
+/// at it, and says in words what was found and what is expected.
+#[test]
+fn a_codebook_value_of_the_wrong_type_is_named_and_located() {
+    let s = TestStudy::new();
+    s.use_codebook(
+        "codebooks/cb.yaml",
+        "themes:\n  label: Themes\n  codes:\n    space:\n      label: Space\n      examples: 5\n      rules:\n        - terms: rocket\n        - terms: [a]\n          respondent: maybe\n",
+    );
+    let e = s.fails(&["codebook", "check"]);
+    for want in [
+        "themes.codes.space.examples: invalid type: the number `5`, expected a text or a list of texts",
+        "codebooks/cb.yaml:6:17",
+        "themes.codes.space.rules[0].terms: invalid type: the text \"rocket\", expected a list, such as `[a, b]`",
+        "codebooks/cb.yaml:8:11",
+        "themes.codes.space.rules[1].respondent: invalid type: the text \"maybe\", expected `true` or `false`",
+        "codebooks/cb.yaml:10:11",
+        "3 errors",
+    ] {
+        assert!(e.contains(want), "{want}\n{e}");
+    }
+    assert!(!e.contains("untagged enum"), "{e}");
+}
