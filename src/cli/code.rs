@@ -94,7 +94,23 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
 pub fn resolve_span(doc: &Document, s: &Span) -> Result<(usize, usize)> {
     if let Some(q) = &s.quote {
         let q = q.trim();
-        let hits: Vec<usize> = doc.text.match_indices(q).map(|(b, _)| b).collect();
+        if q.is_empty() {
+            bail!(
+                Diagnostic::error("the quote is empty")
+                    .with_help("give the words of the passage to code, or use --lines / --unit")
+            );
+        }
+        // Overlapping occurrences count too: "ha ha" is twice in "ha ha ha".
+        let mut hits: Vec<usize> = Vec::new();
+        let mut from = 0;
+        while let Some(at) = doc.text[from..].find(q) {
+            hits.push(from + at);
+            from += at
+                + doc.text[from + at..]
+                    .chars()
+                    .next()
+                    .map_or(1, char::len_utf8);
+        }
         match hits.len() {
             0 => bail!(
                 Diagnostic::error(format!("the quote is not in `{}`", doc.path))

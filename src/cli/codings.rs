@@ -476,10 +476,17 @@ fn import(ctx: &Ctx, args: &Import) -> Result<ExitCode> {
             manual::now_rfc3339(),
         )
         .filter(|_| start < end) else {
-            problems.push(bad(format!(
-                "[{start}, {end}) is not a range inside `{doc_path}` ({} characters)",
-                doc.text.chars().count()
-            )));
+            let why = if start == end {
+                format!("the passage [{start}, {end}) is empty: `end` must be after `start`")
+            } else if start > end {
+                format!("`end` ({end}) is before `start` ({start})")
+            } else {
+                format!(
+                    "[{start}, {end}) is not a range inside `{doc_path}` ({} characters)",
+                    doc.text.chars().count()
+                )
+            };
+            problems.push(bad(why));
             continue;
         };
         let key = manual::coding_key(&doc.text, &m);

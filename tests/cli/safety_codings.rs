@@ -899,3 +899,46 @@ fn leftover_temp_files_are_removed_and_never_read_as_coders() {
     let ignore = String::from_utf8(s.read(".gitignore")).unwrap();
     assert!(ignore.lines().any(|l| l == "/codings/.*.lock"), "{ignore}");
 }
+
+/// A coding is never empty, and a quote is placed only where it occurs
+/// once, overlapping occurrences counted: `code add` refuses an empty quote
+/// and one found twice within itself ("risk risk" in "risk risk risk"),
+/// `codings import` an empty or reversed range, each saying which, and
+/// nothing is written.
+#[test]
+fn empty_and_reversed_passages_and_overlapping_quotes_are_refused() {
+    let s = study();
+    s.write("corpus/echo.txt", "Anna: risk risk risk, said twice.\n");
+    for quote in ["", "   "] {
+        let e = s.fails(&[
+            "code", "add", "risk", "--doc", "x.txt", "--quote", quote, "--coder", "anna",
+        ]);
+        assert!(e.contains("the quote is empty"), "{e}");
+    }
+    let e = s.fails(&[
+        "code",
+        "add",
+        "risk",
+        "--doc",
+        "echo.txt",
+        "--quote",
+        "risk risk",
+        "--coder",
+        "anna",
+    ]);
+    assert!(e.contains("the quote occurs 2 times in `echo.txt`"), "{e}");
+    s.write(
+        "imp.csv",
+        "document,start,end,code\nx.txt,37,37,risk\nx.txt,51,37,risk\nx.txt,37,51,risk\n",
+    );
+    let e = s.fails(&["codings", "import", "imp.csv", "--coder", "anna"]);
+    assert!(
+        e.contains("the passage [37, 37) is empty: `end` must be after `start`"),
+        "{e}"
+    );
+    assert!(e.contains("imp.csv:2"), "{e}");
+    assert!(e.contains("`end` (37) is before `start` (51)"), "{e}");
+    assert!(e.contains("imp.csv:3"), "{e}");
+    assert!(e.contains("2 errors"), "{e}");
+    assert!(!s.path().join("codings/anna.yaml").exists());
+}
