@@ -68,6 +68,9 @@ pub fn friendly_message(message: String) -> String {
         "a string" => "a text (put it in quotes if it is a number or `yes`/`no`)",
         "a boolean" => "`true` or `false`",
         "a map" => "a mapping of keys to values",
+        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number (0 or more)",
+        "i64" | "i32" => "a whole number",
+        "f64" | "f32" => "a number",
         other => other,
     };
     let head = head

@@ -587,7 +587,7 @@ fn import_csv_and_report_bad_rows() {
     s.write("codes.csv", "document,start,end,code,coder\nbeta/p-01.md,0,3,risk,eve\nbeta/p-01.md,5,2,risk,eve\nalfa/rd-01.md,0,5,nope,eve\n");
     let e = s.fails(&["codings", "import", "codes.csv"]);
     assert!(
-        e.contains("codes.csv:3") && e.contains("is not a range"),
+        e.contains("codes.csv:3") && e.contains("`end` (2) is before `start` (5)"),
         "{e}"
     );
     assert!(

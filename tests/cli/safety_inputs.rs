@@ -509,7 +509,7 @@ fn every_structure_problem_of_a_codebook_is_reported_in_one_run() {
         "did you mean `label`?",
         "fam.codes.b.rules[1]: unknown field `trems`",
         "--> codebooks/cb.yaml:10:11",
-        "fam.codes.c.label: invalid type: sequence, expected a string",
+        "fam.codes.c.label: invalid type: a list, expected a text",
         "code id `bad id` must be one word",
         "fam2: unknown field `descripton`",
         "fam2.codes.a.codes.deep: unknown field `definiton`",
@@ -551,7 +551,7 @@ fn every_structure_problem_of_the_study_file_and_a_codings_file_is_reported() {
     for needle in [
         "codings[0]: unknown field `dco`",
         "--> codings/bo.yaml:4:5",
-        "codings[1]: invalid type: string \"many\"",
+        "codings[1]: invalid type: the text \"many\", expected a whole number (0 or more)",
         "unknown field `extra`",
         "3 errors",
     ] {
