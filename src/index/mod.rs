@@ -90,7 +90,7 @@ pub(crate) fn path_runs(reader: &tantivy::SegmentReader) -> tantivy::Result<Vec<
             _ => runs.push((doc, doc + 1, ord)),
         }
     };
-    if let Some(col) = reader.fast_fields().str("path")? {
+    if let Some(col) = reader.fast_fields().str(crate::index::schema::fast::PATH)? {
         let ords = col.ords();
         let max = reader.max_doc();
         if matches!(ords.index, tantivy::columnar::ColumnIndex::Full) {
@@ -597,7 +597,7 @@ impl Opened {
             return Ok(t);
         }
         let mut table = Vec::new();
-        if let Some(col) = reader.fast_fields().str("path")? {
+        if let Some(col) = reader.fast_fields().str(crate::index::schema::fast::PATH)? {
             let mut stream = col.dictionary().stream()?;
             while let Some((key, _)) = stream.next() {
                 table.push(std::sync::Arc::from(String::from_utf8_lossy(key).as_ref()));

@@ -96,7 +96,7 @@ impl Query for PathColumnQuery {
 impl Weight for PathColumnQuery {
     fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let mut wanted = HashSet::new();
-        if let Some(col) = reader.fast_fields().str("path")? {
+        if let Some(col) = reader.fast_fields().str(crate::index::schema::fast::PATH)? {
             for p in self.paths.iter() {
                 if let Some(ord) = col.dictionary().term_ord(p.as_bytes())? {
                     wanted.insert(ord);

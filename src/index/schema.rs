@@ -280,7 +280,7 @@ pub fn build() -> (Schema, Fields) {
     let fields = Fields {
         ids: b.add_text_field("ids", STORED),
         kind: b.add_text_field("kind", raw()),
-        path: b.add_text_field("path", FAST),
+        path: b.add_text_field(fast::PATH, FAST),
         dpath: b.add_text_field("dpath", raw()),
         case: b.add_text_field("case", kw()),
         speaker: b.add_text_field("speaker", kw()),
@@ -290,22 +290,45 @@ pub fn build() -> (Schema, Fields) {
             JsonObjectOptions::default()
                 .set_indexing_options(indexing(KEYWORD, IndexRecordOption::Basic)),
         ),
-        span: b.add_u64_field("span", FAST),
+        span: b.add_u64_field(fast::SPAN, FAST),
         text: b.add_text_field("text", positions(EXACT)),
-        sents2: b.add_u64_field("sents2", FAST),
-        sents: b.add_u64_field("sents", FAST),
-        swide: b.add_u64_field("swide", FAST),
+        sents2: b.add_u64_field(fast::SENTS2, FAST),
+        sents: b.add_u64_field(fast::SENTS, FAST),
+        swide: b.add_u64_field(fast::SWIDE, FAST),
         hash: b.add_text_field("hash", STORED),
         layout: b.add_text_field("layout", STORED),
         code: b.add_text_field("code", raw()),
         code_src: b.add_text_field("code_src", raw()),
         prov: b.add_text_field("prov", STORED),
-        pcode: b.add_text_field("pcode", raw() | FAST),
-        psrc: b.add_text_field("psrc", raw() | FAST),
-        pspeaker: b.add_text_field("pspeaker", raw() | FAST),
-        pinfo: b.add_u64_field("pinfo", FAST),
+        pcode: b.add_text_field(fast::PCODE, raw() | FAST),
+        psrc: b.add_text_field(fast::PSRC, raw() | FAST),
+        pspeaker: b.add_text_field(fast::PSPEAKER, raw() | FAST),
+        pinfo: b.add_u64_field(fast::PINFO, FAST),
     };
     (b.build(), fields)
+}
+
+/// The names of the fast (columnar) fields, as the schema declares them
+/// and as readers open their columns: one spelling for every reader.
+pub mod fast {
+    /// A unit's document path.
+    pub const PATH: &str = "path";
+    /// A unit's character span, packed by [`super::pack_span`].
+    pub const SPAN: &str = "span";
+    /// A paragraph's sentences, two to a value ([`super::pack_half`]).
+    pub const SENTS2: &str = "sents2";
+    /// A paragraph's sentences, one to a value ([`super::pack_sentence`]).
+    pub const SENTS: &str = "sents";
+    /// A paragraph's sentences too long to pack in one value.
+    pub const SWIDE: &str = "swide";
+    /// A coded passage's code path.
+    pub const PCODE: &str = "pcode";
+    /// A coded passage's source (`auto|…`, `coder:…|`).
+    pub const PSRC: &str = "psrc";
+    /// A coded passage's speaker.
+    pub const PSPEAKER: &str = "pspeaker";
+    /// A coded passage's evidence count and flags (`INFO_RESPONDENT`, …).
+    pub const PINFO: &str = "pinfo";
 }
 
 /// Resolves the field handles of an opened index.
@@ -314,26 +337,26 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
     Ok(Fields {
         ids: f("ids")?,
         kind: f("kind")?,
-        path: f("path")?,
+        path: f(fast::PATH)?,
         dpath: f("dpath")?,
         case: f("case")?,
         speaker: f("speaker")?,
         respondent: f("respondent")?,
         attrs: f("attrs")?,
-        span: f("span")?,
+        span: f(fast::SPAN)?,
         text: f("text")?,
-        sents2: f("sents2")?,
-        sents: f("sents")?,
-        swide: f("swide")?,
+        sents2: f(fast::SENTS2)?,
+        sents: f(fast::SENTS)?,
+        swide: f(fast::SWIDE)?,
         hash: f("hash")?,
         layout: f("layout")?,
         code: f("code")?,
         code_src: f("code_src")?,
         prov: f("prov")?,
-        pcode: f("pcode")?,
-        psrc: f("psrc")?,
-        pspeaker: f("pspeaker")?,
-        pinfo: f("pinfo")?,
+        pcode: f(fast::PCODE)?,
+        psrc: f(fast::PSRC)?,
+        pspeaker: f(fast::PSPEAKER)?,
+        pinfo: f(fast::PINFO)?,
     })
 }
 

@@ -740,9 +740,9 @@ impl Collector for OrderCollector<'_> {
         let ff = reader.fast_fields();
         Ok(OrderSegment {
             segment,
-            path: ff.str("path")?,
+            path: ff.str(crate::index::schema::fast::PATH)?,
             paths: self.opened.segment_paths(reader)?,
-            span: ff.u64("span")?,
+            span: ff.u64(crate::index::schema::fast::SPAN)?,
             out: Vec::new(),
         })
     }
@@ -1031,8 +1031,12 @@ pub fn passages(
             std::collections::hash_map::Entry::Vacant(e) => {
                 let reader = searcher.segment_reader(m.addr.segment_ord);
                 e.insert((
-                    StrCache::new(reader, "pspeaker").map_err(unreadable)?,
-                    reader.fast_fields().u64("pinfo").map_err(unreadable)?,
+                    StrCache::new(reader, crate::index::schema::fast::PSPEAKER)
+                        .map_err(unreadable)?,
+                    reader
+                        .fast_fields()
+                        .u64(crate::index::schema::fast::PINFO)
+                        .map_err(unreadable)?,
                 ))
             }
         };
@@ -1209,13 +1213,13 @@ impl Collector for RowCollector<'_> {
         let ff = reader.fast_fields();
         Ok(RowSegment {
             segment,
-            path: ff.str("path")?,
+            path: ff.str(crate::index::schema::fast::PATH)?,
             paths: self.opened.segment_paths(reader)?,
-            code: StrCache::new(reader, "pcode")?,
-            src: StrCache::new(reader, "psrc")?,
-            speaker: StrCache::new(reader, "pspeaker")?,
-            span: ff.u64("span")?,
-            info: ff.u64("pinfo")?,
+            code: StrCache::new(reader, crate::index::schema::fast::PCODE)?,
+            src: StrCache::new(reader, crate::index::schema::fast::PSRC)?,
+            speaker: StrCache::new(reader, crate::index::schema::fast::PSPEAKER)?,
+            span: ff.u64(crate::index::schema::fast::SPAN)?,
+            info: ff.u64(crate::index::schema::fast::PINFO)?,
             out: Vec::new(),
         })
     }

@@ -247,8 +247,13 @@ fn passages_by_path(
             continue;
         }
         let ff = reader.fast_fields();
-        let span = ff.u64("span").map_err(|e| failed(&e))?;
-        let Some(path) = ff.str("path").map_err(|e| failed(&e))? else {
+        let span = ff
+            .u64(crate::index::schema::fast::SPAN)
+            .map_err(|e| failed(&e))?;
+        let Some(path) = ff
+            .str(crate::index::schema::fast::PATH)
+            .map_err(|e| failed(&e))?
+        else {
             continue;
         };
         let paths = opened.segment_paths(reader).map_err(|e| failed(&e))?;
@@ -659,11 +664,13 @@ impl Columns {
             ff.u64(name).map_err(|e| failed(&e))
         };
         Ok(Columns {
-            sents2: column("sents2")?,
-            sents: column("sents")?,
-            swide: column("swide")?,
-            span: column("span")?,
-            path: ff.str("path").map_err(|e| failed(&e))?,
+            sents2: column(crate::index::schema::fast::SENTS2)?,
+            sents: column(crate::index::schema::fast::SENTS)?,
+            swide: column(crate::index::schema::fast::SWIDE)?,
+            span: column(crate::index::schema::fast::SPAN)?,
+            path: ff
+                .str(crate::index::schema::fast::PATH)
+                .map_err(|e| failed(&e))?,
             paths: opened.segment_paths(reader).map_err(|e| failed(&e))?,
         })
     }
