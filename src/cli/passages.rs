@@ -147,11 +147,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                 }
                 HitFormat::Md => writeln!(
                     out,
-                    "| {} | {}#{}-{} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
                     md_escape(case_of(&opened, &h.path)),
-                    md_escape(&h.path),
-                    p.start,
-                    p.end,
+                    md_escape(&passage_id(&h.path, p.start, p.end)),
                     md_escape(h.speaker.as_deref().unwrap_or("")),
                     md_escape(&p.code),
                     md_escape(&p.source.label()),
@@ -174,10 +172,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                     };
                     // Shown with control characters as symbols (see search).
                     let head = format!(
-                        "{}#{}-{}  {}  {}  [{}]  {how}",
-                        h.path,
-                        p.start,
-                        p.end,
+                        "{}  {}  {}  [{}]  {how}",
+                        passage_id(&h.path, p.start, p.end),
                         case_of(&opened, &h.path),
                         h.speaker.as_deref().unwrap_or("-"),
                         p.code
@@ -225,4 +221,14 @@ fn text_of(
         .and_then(|b| crate::corpus::slice_chars(b, s, e))
         .unwrap_or("")
         .to_string()
+}
+
+/// A passage's id as tables print it (`path#start-end`).
+fn passage_id(path: &str, start: usize, end: usize) -> String {
+    crate::table::coded::PassageId {
+        path: path.to_string(),
+        start,
+        end,
+    }
+    .to_string()
 }

@@ -144,13 +144,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             );
         };
         for id in &cell.passages {
-            let (path, range) = id.rsplit_once('#').unwrap_or((id, "0-0"));
-            let (s, e) = range.split_once('-').unwrap_or(("0", "0"));
-            let (s, e): (usize, usize) = (s.parse().unwrap_or(0), e.parse().unwrap_or(0));
+            let Some(pid) = crate::table::coded::PassageId::parse(id) else {
+                continue;
+            };
+            let (path, s, e) = (pid.path.as_str(), pid.start, pid.end);
             let codes: std::collections::BTreeSet<String> = coded
-                .passages
+                .at(&pid)
                 .iter()
-                .filter(|p| p.path == path && p.start == s && p.end == e)
                 .map(|p| format!("{} ({})", p.code, p.source.label()))
                 .collect();
             let head = format!(

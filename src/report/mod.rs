@@ -108,14 +108,11 @@ pub fn gather(study: &Study, opened: &Opened, cb: &Codebook) -> Result<ReportDat
                     if passages.contains_key(id) {
                         continue;
                     }
-                    let (path, range) = id.rsplit_once('#').unwrap_or((id, "0-0"));
-                    let (s, e) = range.split_once('-').unwrap_or(("0", "0"));
-                    let (s, e): (usize, usize) = (s.parse().unwrap_or(0), e.parse().unwrap_or(0));
-                    let here: Vec<&crate::table::coded::Passage> = coded
-                        .passages
-                        .iter()
-                        .filter(|p| p.path == path && p.start == s && p.end == e)
-                        .collect();
+                    let Some(pid) = crate::table::coded::PassageId::parse(id) else {
+                        continue;
+                    };
+                    let (path, s, e) = (pid.path.as_str(), pid.start, pid.end);
+                    let here = coded.at(&pid);
                     let codes: std::collections::BTreeSet<String> = here
                         .iter()
                         .map(|p| format!("{} ({})", p.code, p.source.label()))

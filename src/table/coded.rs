@@ -37,7 +37,49 @@ pub struct Passage {
 impl Passage {
     /// The passage id used in table cells: `path#start-end`.
     pub fn id(&self) -> String {
-        format!("{}#{}-{}", self.path, self.start, self.end)
+        self.passage_id().to_string()
+    }
+
+    /// The passage's id, typed.
+    pub fn passage_id(&self) -> PassageId {
+        PassageId {
+            path: self.path.clone(),
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+/// Where a coded passage lies, as table cells, `passages` and `--explain`
+/// print it: `path#start-end`, in characters of the document's text. One
+/// type formats it and parses it back, so the two cannot disagree.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PassageId {
+    /// The document, relative to the corpus.
+    pub path: String,
+    /// First character.
+    pub start: usize,
+    /// One past the last character.
+    pub end: usize,
+}
+
+impl PassageId {
+    /// Reads `path#start-end`; `None` for anything else (the path may
+    /// itself hold `#`: the last one separates the range).
+    pub fn parse(id: &str) -> Option<PassageId> {
+        let (path, range) = id.rsplit_once('#')?;
+        let (start, end) = range.split_once('-')?;
+        Some(PassageId {
+            path: path.to_string(),
+            start: start.parse().ok()?,
+            end: end.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for PassageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}-{}", self.path, self.start, self.end)
     }
 }
 
@@ -95,6 +137,18 @@ impl<'a> Coded<'a> {
         })
     }
 
+    /// The passages at one place (one per code and source coding it), by
+    /// binary search: the passages are sorted by path, start and end.
+    pub fn at(&self, id: &PassageId) -> &[Passage] {
+        let key = (id.path.as_str(), id.start, id.end);
+        let lo = self
+            .passages
+            .partition_point(|p| (p.path.as_str(), p.start, p.end) < key);
+        let hi =
+            lo + self.passages[lo..].partition_point(|p| (p.path.as_str(), p.start, p.end) == key);
+        &self.passages[lo..hi]
+    }
+
     /// Passages coded `root` or a code below it, in document order.
     pub fn under_root(&self, root: &str) -> Vec<&Passage> {
         let mut idx: Vec<usize> = self
@@ -149,4 +203,30 @@ pub fn under(code: &str, root: &str) -> bool {
         || (code.len() > root.len()
             && code.starts_with(root)
             && code.as_bytes()[root.len()] == b'/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PassageId;
+
+    #[test]
+    fn a_passage_id_reads_back_what_it_prints() {
+        let id = PassageId {
+            path: "alfa/notes #2.md".into(),
+            start: 15,
+            end: 240,
+        };
+        assert_eq!(id.to_string(), "alfa/notes #2.md#15-240");
+        assert_eq!(PassageId::parse(&id.to_string()), Some(id));
+        for bad in [
+            "alfa/rd-01.md",
+            "a.md#p4",
+            "a.md#3",
+            "a.md#-4",
+            "a.md#3-x",
+            "a.md#3-4-5",
+        ] {
+            assert_eq!(PassageId::parse(bad), None, "{bad}");
+        }
+    }
 }
