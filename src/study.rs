@@ -1013,10 +1013,14 @@ pub fn init(dir: &Path, title: &str) -> Result<Init, Diagnostics> {
                 done.kept.push(p.to_path_buf());
                 Ok(())
             }
-            Ok(_) => Err(Diagnostic::error("this is a file, not a folder")
-                .in_file(p)
-                .with_help("move or rename it, then run `qualdex init` again")
-                .into()),
+            Ok(m) => Err(Diagnostic::error(if m.is_symlink() {
+                "this is a link, and it does not lead to a folder"
+            } else {
+                "this is a file, not a folder"
+            })
+            .in_file(p)
+            .with_help("move or rename it, then run `qualdex init` again")
+            .into()),
             Err(_) => {
                 std::fs::create_dir_all(p).map_err(|e| {
                     Diagnostics::from(

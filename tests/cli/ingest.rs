@@ -560,6 +560,26 @@ fn init_says_what_it_made_and_keeps_what_was_there() {
         std::fs::read_to_string(blocked.join("codings")).unwrap(),
         "not a folder"
     );
+
+    #[cfg(unix)]
+    {
+        let dangling = s.path().join("dangling");
+        std::fs::create_dir_all(&dangling).unwrap();
+        std::os::unix::fs::symlink(s.path().join("nowhere"), dangling.join("corpus")).unwrap();
+        let r = s.run_in(&dangling, &["init", "."]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("this is a link, and it does not lead to a folder"),
+            "{}",
+            r.stderr
+        );
+        assert!(!dangling.join("qualdex.yaml").exists());
+        assert!(
+            !s.path().join("nowhere").exists(),
+            "init must not create a link's target"
+        );
+    }
 }
 
 /// The paths of the documents a search finds (refreshing the index first).
