@@ -697,7 +697,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics>
     if !LANGUAGES.contains(&config.language.as_str()) {
         let mut d =
             Diagnostic::error(format!("unknown language `{}`", config.language)).in_file(path);
-        if let Some(line) = find_key_line(text, "language") {
+        if let Some(line) = crate::yaml::locate(text, &["language"]) {
             d = d.at_line(line).with_source_from(text, 1);
         }
         let help = match suggest(&config.language, LANGUAGES.iter().copied()) {
@@ -713,7 +713,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics>
                 located(
                     path,
                     text,
-                    "pattern",
+                    &["speakers", "pattern"],
                     "the speaker pattern has no `speaker` group",
                 )
                 .with_help("name the group holding the speaker's label: (?P<speaker>...)"),
@@ -722,7 +722,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics>
                 located(
                     path,
                     text,
-                    "pattern",
+                    &["speakers", "pattern"],
                     "the speaker pattern is not a valid regular expression",
                 )
                 .with_help(
@@ -954,18 +954,12 @@ fn structure_problems(path: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Di
     p.finish(first)
 }
 
-fn located(path: &Path, text: &str, key: &str, message: &str) -> Diagnostic {
+fn located(path: &Path, text: &str, keys: &[&str], message: &str) -> Diagnostic {
     let d = Diagnostic::error(message).in_file(path);
-    match find_key_line(text, key) {
+    match crate::yaml::locate(text, keys) {
         Some(line) => d.at_line(line).with_source_from(text, 1),
         None => d,
     }
-}
-
-fn find_key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| l.trim_start().starts_with(&format!("{key}:")))
-        .map(|i| i + 1)
 }
 
 /// The study file written by `qualdex init`.

@@ -67,7 +67,7 @@ pub fn parse(path: &Path, text: &str) -> Result<FrontMatter, Diagnostics> {
             let mut problems = Vec::new();
             for (k, v) in map {
                 let key = scalar(&k).unwrap_or_default();
-                let line = key_line(yaml, &key).map(|l| l + 1);
+                let line = crate::yaml::locate(yaml, &[&key]).map(|l| l + 1);
                 match scalar(&v) {
                     Some(val) => {
                         attributes.insert(normalise_name(&key), val);
@@ -115,12 +115,6 @@ fn scalar(v: &serde_yaml_ng::Value) -> Option<String> {
         serde_yaml_ng::Value::Tagged(t) => scalar(&t.value),
         _ => None,
     }
-}
-
-fn key_line(yaml: &str, key: &str) -> Option<usize> {
-    yaml.lines()
-        .position(|l| l.starts_with(key) && l[key.len()..].trim_start().starts_with(':'))
-        .map(|i| i + 1)
 }
 
 pub use crate::analysis::normalise_name;
