@@ -146,95 +146,17 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     } else {
         let highlighter = Highlighter::new(&node, &opened.language);
         let mut bodies = Bodies::default();
-        let attr_names: Vec<String> = opened
-            .attribute_names()
-            .into_iter()
-            .filter(|a| a != "case")
-            .collect();
-        if args.format == HitFormat::Csv {
-            let mut header = vec![
-                "path",
-                "id",
-                "case",
-                "speaker",
-                "unit",
-                "start",
-                "end",
-                "respondent",
-                "text",
-            ];
-            header.extend(attr_names.iter().map(String::as_str));
-            let cells = ctx.cells();
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(header.iter().map(|h| csv_cell(h, cells)))?;
-            for h in &results.hits {
-                let t = hit_text(&opened, &mut bodies, h);
-                let attrs = &opened
-                    .manifest()
-                    .documents
-                    .get(&h.path)
-                    .map(|d| d.attributes.clone())
-                    .unwrap_or_default();
-                let mut rec = vec![
-                    h.path.clone(),
-                    format!("{}#{}", h.path, h.id),
-                    attrs.get("case").cloned().unwrap_or_default(),
-                    h.speaker.clone().unwrap_or_default(),
-                    h.kind.as_str().to_string(),
-                    h.start.to_string(),
-                    h.end.to_string(),
-                    h.respondent.to_string(),
-                    t,
-                ];
-                rec.extend(
-                    attr_names
-                        .iter()
-                        .map(|a| attrs.get(a).cloned().unwrap_or_default()),
-                );
-                w.write_record(rec.iter().map(|c| csv_cell(c, cells)))?;
-            }
-            w.flush()?;
-        } else if args.format == HitFormat::Md {
-            writeln!(out, "| case | passage | speaker | text |")?;
-            writeln!(out, "| --- | --- | --- | --- |")?;
-            for h in &results.hits {
-                let t = hit_text(&opened, &mut bodies, h);
-                let case = opened
-                    .manifest()
-                    .documents
-                    .get(&h.path)
-                    .map_or("", |d| d.case());
-                writeln!(
-                    out,
-                    "| {} | {}#{} | {} | {} |",
-                    md_escape(case),
-                    md_escape(&h.path),
-                    h.id,
-                    md_escape(h.speaker.as_deref().unwrap_or("")),
-                    md_escape(&t)
-                )?;
-            }
-        } else {
-            for h in &results.hits {
-                let t = hit_text(&opened, &mut bodies, h);
-                match args.format {
-                    HitFormat::Json => {
-                        let v = hit_json(&opened, h, &t);
-                        serde_json::to_writer(&mut out, &v)?;
-                        writeln!(out)?;
-                    }
-                    _ => write_kwic(
-                        &mut out,
-                        &opened,
-                        h,
-                        &t,
-                        &highlighter,
-                        args.context,
-                        ctx.color,
-                    )?,
-                }
-            }
+        let kwic = Kwic {
+            highlighter: &highlighter,
+            context: args.context,
+            color: ctx.color,
+        };
+        let mut w = HitWriter::new(args.format, &opened, ctx.cells(), kwic, &mut out)?;
+        for h in &results.hits {
+            let t = hit_text(&opened, &mut bodies, h);
+            w.hit(h, &t)?;
         }
+        w.finish()?;
         ctx.warn_changed(&opened.changed_texts());
         if results.hits.len() < results.total {
             ctx.note(format!(
@@ -256,6 +178,159 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What the KWIC format needs beyond a hit: the highlighter, the context
+/// width and whether to colour.
+struct Kwic<'a> {
+    highlighter: &'a Highlighter,
+    context: usize,
+    color: bool,
+}
+
+/// Search hits written in one format: the header when made, then one hit
+/// at a time, then what closes the output. One variant per format.
+enum HitWriter<'a, W: Write> {
+    /// One CSV record per hit, the document's attributes as columns.
+    Csv {
+        // Boxed: the CSV writer's buffer state dwarfs the other variants.
+        w: Box<csv::Writer<&'a mut W>>,
+        opened: &'a Opened,
+        attr_names: Vec<String>,
+        cells: crate::render::Cells,
+    },
+    /// A Markdown table.
+    Md { out: &'a mut W, opened: &'a Opened },
+    /// One JSON object per line.
+    Json { out: &'a mut W, opened: &'a Opened },
+    /// Keyword in context.
+    Kwic {
+        out: &'a mut W,
+        opened: &'a Opened,
+        kwic: Kwic<'a>,
+    },
+}
+
+impl<'a, W: Write> HitWriter<'a, W> {
+    /// A writer for `format`, its header written.
+    fn new(
+        format: HitFormat,
+        opened: &'a Opened,
+        cells: crate::render::Cells,
+        kwic: Kwic<'a>,
+        out: &'a mut W,
+    ) -> Result<Self> {
+        Ok(match format {
+            HitFormat::Csv => {
+                let attr_names: Vec<String> = opened
+                    .attribute_names()
+                    .into_iter()
+                    .filter(|a| a != "case")
+                    .collect();
+                let mut header = vec![
+                    "path",
+                    "id",
+                    "case",
+                    "speaker",
+                    "unit",
+                    "start",
+                    "end",
+                    "respondent",
+                    "text",
+                ];
+                header.extend(attr_names.iter().map(String::as_str));
+                let mut w = Box::new(csv::Writer::from_writer(out));
+                w.write_record(header.iter().map(|h| csv_cell(h, cells)))?;
+                HitWriter::Csv {
+                    w,
+                    opened,
+                    attr_names,
+                    cells,
+                }
+            }
+            HitFormat::Md => {
+                writeln!(out, "| case | passage | speaker | text |")?;
+                writeln!(out, "| --- | --- | --- | --- |")?;
+                HitWriter::Md { out, opened }
+            }
+            HitFormat::Json => HitWriter::Json { out, opened },
+            HitFormat::Kwic => HitWriter::Kwic { out, opened, kwic },
+        })
+    }
+
+    /// Writes one hit, whose text is `text`.
+    fn hit(&mut self, h: &Hit, text: &str) -> Result<()> {
+        match self {
+            HitWriter::Csv {
+                w,
+                opened,
+                attr_names,
+                cells,
+            } => {
+                let attrs = &opened
+                    .manifest()
+                    .documents
+                    .get(&h.path)
+                    .map(|d| d.attributes.clone())
+                    .unwrap_or_default();
+                let mut rec = vec![
+                    h.path.clone(),
+                    format!("{}#{}", h.path, h.id),
+                    attrs.get("case").cloned().unwrap_or_default(),
+                    h.speaker.clone().unwrap_or_default(),
+                    h.kind.as_str().to_string(),
+                    h.start.to_string(),
+                    h.end.to_string(),
+                    h.respondent.to_string(),
+                    text.to_string(),
+                ];
+                rec.extend(
+                    attr_names
+                        .iter()
+                        .map(|a| attrs.get(a).cloned().unwrap_or_default()),
+                );
+                w.write_record(rec.iter().map(|c| csv_cell(c, *cells)))?;
+            }
+            HitWriter::Md { out, opened } => {
+                let case = opened
+                    .manifest()
+                    .documents
+                    .get(&h.path)
+                    .map_or("", |d| d.case());
+                writeln!(
+                    out,
+                    "| {} | {}#{} | {} | {} |",
+                    md_escape(case),
+                    md_escape(&h.path),
+                    h.id,
+                    md_escape(h.speaker.as_deref().unwrap_or("")),
+                    md_escape(text)
+                )?;
+            }
+            HitWriter::Json { out, opened } => {
+                serde_json::to_writer(&mut *out, &hit_json(opened, h, text))?;
+                writeln!(out)?;
+            }
+            HitWriter::Kwic { out, opened, kwic } => write_kwic(
+                *out,
+                opened,
+                h,
+                text,
+                kwic.highlighter,
+                kwic.context,
+                kwic.color,
+            )?,
+        }
+        Ok(())
+    }
+
+    /// Ends the output (a CSV writer's buffer is flushed).
+    fn finish(self) -> Result<()> {
+        if let HitWriter::Csv { mut w, .. } = self {
+            w.flush()?;
+        }
+        Ok(())
+    }
 }
 
 fn hit_text(opened: &Opened, bodies: &mut Bodies, h: &Hit) -> String {
