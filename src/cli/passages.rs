@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use super::Ctx;
 use super::search::HitFormat;
 use crate::coding::Source;
-use crate::index::Bodies;
-use crate::query::{self, Compiler};
+use crate::index::{Bodies, Opened};
+use crate::query::{self, Compiler, PassageHit};
 use crate::refresh::load_codebook;
 use crate::render::{csv_cell, md_escape, printable};
 
@@ -67,123 +67,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     }
     let mut bodies = Bodies::default();
     let mut out = super::common::stdout();
-    if args.format == HitFormat::Csv {
-        let cells = ctx.cells();
-        let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record([
-            "path", "case", "speaker", "code", "source", "start", "end", "unit", "rules", "memo",
-            "text",
-        ])?;
-        for h in &hits {
-            let p = &h.passage;
-            let text = text_of(&opened, &mut bodies, &h.path, p.start, p.end);
-            let rules: Vec<&str> = p.evidence.iter().map(|e| e.rule.as_str()).collect();
-            w.write_record(
-                [
-                    h.path.as_str(),
-                    case_of(&opened, &h.path),
-                    h.speaker.as_deref().unwrap_or(""),
-                    p.code.as_str(),
-                    &p.source.label(),
-                    &p.start.to_string(),
-                    &p.end.to_string(),
-                    p.unit.as_deref().unwrap_or(""),
-                    &rules.join(" "),
-                    p.memo.as_deref().unwrap_or(""),
-                    &text,
-                ]
-                .map(|c| csv_cell(c, cells)),
-            )?;
-        }
-        w.flush()?;
-    } else {
-        if args.format == HitFormat::Md {
-            writeln!(out, "| case | passage | speaker | code | source | text |")?;
-            writeln!(out, "| --- | --- | --- | --- | --- | --- |")?;
-        }
-        for h in &hits {
-            let p = &h.passage;
-            let text = text_of(&opened, &mut bodies, &h.path, p.start, p.end);
-            match args.format {
-                HitFormat::Json => {
-                    let mut m = Map::new();
-                    if let Some(d) = opened.manifest().documents.get(&h.path) {
-                        for (k, v) in &d.attributes {
-                            m.insert(k.clone(), Value::String(v.clone()));
-                        }
-                    }
-                    m.insert("path".into(), Value::String(h.path.clone()));
-                    m.insert(
-                        "case".into(),
-                        Value::String(case_of(&opened, &h.path).to_string()),
-                    );
-                    m.insert(
-                        "speaker".into(),
-                        h.speaker.clone().map_or(Value::Null, Value::String),
-                    );
-                    m.insert("respondent".into(), Value::Bool(h.respondent));
-                    m.insert("code".into(), Value::String(p.code.clone()));
-                    m.insert("source".into(), Value::String(p.source.label()));
-                    m.insert("start".into(), Value::from(p.start));
-                    m.insert("end".into(), Value::from(p.end));
-                    m.insert(
-                        "unit".into(),
-                        p.unit.clone().map_or(Value::Null, Value::String),
-                    );
-                    m.insert("rules".into(), serde_json::to_value(&p.evidence)?);
-                    m.insert(
-                        "memo".into(),
-                        p.memo.clone().map_or(Value::Null, Value::String),
-                    );
-                    if let Some(a) = &p.anchor {
-                        m.insert("anchor".into(), Value::String(a.clone()));
-                    }
-                    if p.accepted {
-                        m.insert("accepted".into(), Value::Bool(true));
-                    }
-                    m.insert("text".into(), Value::String(text));
-                    serde_json::to_writer(&mut out, &Value::Object(m))?;
-                    writeln!(out)?;
-                }
-                HitFormat::Md => writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} |",
-                    md_escape(case_of(&opened, &h.path)),
-                    md_escape(&passage_id(&h.path, p.start, p.end)),
-                    md_escape(h.speaker.as_deref().unwrap_or("")),
-                    md_escape(&p.code),
-                    md_escape(&p.source.label()),
-                    md_escape(&text)
-                )?,
-                _ => {
-                    let how = match &p.source {
-                        Source::Auto => {
-                            let rules: std::collections::BTreeSet<&str> =
-                                p.evidence.iter().map(|e| e.rule.as_str()).collect();
-                            format!("auto: {}", rules.into_iter().collect::<Vec<_>>().join(", "))
-                        }
-                        Source::Manual { coder } => format!(
-                            "{coder}{}",
-                            p.memo
-                                .as_ref()
-                                .map(|m| format!(" — {m}"))
-                                .unwrap_or_default()
-                        ),
-                    };
-                    // Shown with control characters as symbols (see search).
-                    let head = format!(
-                        "{}  {}  {}  [{}]  {how}",
-                        passage_id(&h.path, p.start, p.end),
-                        case_of(&opened, &h.path),
-                        h.speaker.as_deref().unwrap_or("-"),
-                        p.code
-                    );
-                    writeln!(out, "{}", printable(&head))?;
-                    writeln!(out, "    {}", super::common::one_line(&text, 400))?;
-                }
-            }
-        }
+    let mut w = PassageWriter::new(args.format, &opened, ctx.cells(), &mut out)?;
+    for h in &hits {
+        let p = &h.passage;
+        let text = text_of(&opened, &mut bodies, &h.path, p.start, p.end);
+        w.passage(h, text)?;
     }
+    w.finish()?;
     out.flush()?;
     ctx.warn_changed(&opened.changed_texts());
     if hits.len() < total {
@@ -199,6 +89,163 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Coded passages written in one format: the header when made, then one
+/// passage at a time, then what closes the output. One variant per format.
+enum PassageWriter<'a, W: Write> {
+    /// One CSV record per passage.
+    Csv {
+        // Boxed: the CSV writer's buffer state dwarfs the other variants.
+        w: Box<csv::Writer<&'a mut W>>,
+        opened: &'a Opened,
+        cells: crate::render::Cells,
+    },
+    /// A Markdown table.
+    Md { out: &'a mut W, opened: &'a Opened },
+    /// One JSON object per line.
+    Json { out: &'a mut W, opened: &'a Opened },
+    /// The passage's id, case, speaker, code and provenance, then its text.
+    Kwic { out: &'a mut W, opened: &'a Opened },
+}
+
+impl<'a, W: Write> PassageWriter<'a, W> {
+    /// A writer for `format`, its header written.
+    fn new(
+        format: HitFormat,
+        opened: &'a Opened,
+        cells: crate::render::Cells,
+        out: &'a mut W,
+    ) -> Result<Self> {
+        Ok(match format {
+            HitFormat::Csv => {
+                let mut w = Box::new(csv::Writer::from_writer(out));
+                w.write_record([
+                    "path", "case", "speaker", "code", "source", "start", "end", "unit", "rules",
+                    "memo", "text",
+                ])?;
+                PassageWriter::Csv { w, opened, cells }
+            }
+            HitFormat::Md => {
+                writeln!(out, "| case | passage | speaker | code | source | text |")?;
+                writeln!(out, "| --- | --- | --- | --- | --- | --- |")?;
+                PassageWriter::Md { out, opened }
+            }
+            HitFormat::Json => PassageWriter::Json { out, opened },
+            HitFormat::Kwic => PassageWriter::Kwic { out, opened },
+        })
+    }
+
+    /// Writes one coded passage, whose text is `text`.
+    fn passage(&mut self, h: &PassageHit, text: String) -> Result<()> {
+        let p = &h.passage;
+        match self {
+            PassageWriter::Csv { w, opened, cells } => {
+                let rules: Vec<&str> = p.evidence.iter().map(|e| e.rule.as_str()).collect();
+                w.write_record(
+                    [
+                        h.path.as_str(),
+                        case_of(opened, &h.path),
+                        h.speaker.as_deref().unwrap_or(""),
+                        p.code.as_str(),
+                        &p.source.label(),
+                        &p.start.to_string(),
+                        &p.end.to_string(),
+                        p.unit.as_deref().unwrap_or(""),
+                        &rules.join(" "),
+                        p.memo.as_deref().unwrap_or(""),
+                        &text,
+                    ]
+                    .map(|c| csv_cell(c, *cells)),
+                )?;
+            }
+            PassageWriter::Json { out, opened } => {
+                let mut m = Map::new();
+                if let Some(d) = opened.manifest().documents.get(&h.path) {
+                    for (k, v) in &d.attributes {
+                        m.insert(k.clone(), Value::String(v.clone()));
+                    }
+                }
+                m.insert("path".into(), Value::String(h.path.clone()));
+                m.insert(
+                    "case".into(),
+                    Value::String(case_of(opened, &h.path).to_string()),
+                );
+                m.insert(
+                    "speaker".into(),
+                    h.speaker.clone().map_or(Value::Null, Value::String),
+                );
+                m.insert("respondent".into(), Value::Bool(h.respondent));
+                m.insert("code".into(), Value::String(p.code.clone()));
+                m.insert("source".into(), Value::String(p.source.label()));
+                m.insert("start".into(), Value::from(p.start));
+                m.insert("end".into(), Value::from(p.end));
+                m.insert(
+                    "unit".into(),
+                    p.unit.clone().map_or(Value::Null, Value::String),
+                );
+                m.insert("rules".into(), serde_json::to_value(&p.evidence)?);
+                m.insert(
+                    "memo".into(),
+                    p.memo.clone().map_or(Value::Null, Value::String),
+                );
+                if let Some(a) = &p.anchor {
+                    m.insert("anchor".into(), Value::String(a.clone()));
+                }
+                if p.accepted {
+                    m.insert("accepted".into(), Value::Bool(true));
+                }
+                m.insert("text".into(), Value::String(text));
+                serde_json::to_writer(&mut **out, &Value::Object(m))?;
+                writeln!(out)?;
+            }
+            PassageWriter::Md { out, opened } => writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                md_escape(case_of(opened, &h.path)),
+                md_escape(&passage_id(&h.path, p.start, p.end)),
+                md_escape(h.speaker.as_deref().unwrap_or("")),
+                md_escape(&p.code),
+                md_escape(&p.source.label()),
+                md_escape(&text)
+            )?,
+            PassageWriter::Kwic { out, opened } => {
+                let how = match &p.source {
+                    Source::Auto => {
+                        let rules: std::collections::BTreeSet<&str> =
+                            p.evidence.iter().map(|e| e.rule.as_str()).collect();
+                        format!("auto: {}", rules.into_iter().collect::<Vec<_>>().join(", "))
+                    }
+                    Source::Manual { coder } => format!(
+                        "{coder}{}",
+                        p.memo
+                            .as_ref()
+                            .map(|m| format!(" — {m}"))
+                            .unwrap_or_default()
+                    ),
+                };
+                // Shown with control characters as symbols (see search).
+                let head = format!(
+                    "{}  {}  {}  [{}]  {how}",
+                    passage_id(&h.path, p.start, p.end),
+                    case_of(opened, &h.path),
+                    h.speaker.as_deref().unwrap_or("-"),
+                    p.code
+                );
+                writeln!(out, "{}", printable(&head))?;
+                writeln!(out, "    {}", super::common::one_line(&text, 400))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the output (a CSV writer's buffer is flushed).
+    fn finish(self) -> Result<()> {
+        if let PassageWriter::Csv { mut w, .. } = self {
+            w.flush()?;
+        }
+        Ok(())
+    }
 }
 
 fn case_of<'a>(opened: &'a crate::index::Opened, path: &str) -> &'a str {
