@@ -681,6 +681,14 @@ pub fn locate(text: &str, keys: &[&str]) -> Option<usize> {
     found
 }
 
+/// The 1-based line of `key` in the `n`-th (0-based) item of the list at
+/// the key path `list` (`tables`), or of the item itself when `key` is not
+/// written there (or not given).
+pub fn item_key_line(text: &str, list: &[&str], n: usize, key: Option<&str>) -> Option<usize> {
+    let item = nth_item(text, locate(text, list)?, n)?;
+    Some(key.and_then(|k| key_below(text, item, k)).unwrap_or(item))
+}
+
 /// The line of the `n`-th (0-based) list item below the key on line `key_line`.
 pub(crate) fn nth_item(text: &str, key_line: usize, n: usize) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();

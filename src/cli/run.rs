@@ -111,8 +111,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         study.config.tables.clone()
     };
     // Build every table before writing any, so a bad spec writes nothing.
+    let study_file = study.path(crate::study::STUDY_FILE);
+    let study_text = crate::fsutil::read_input_text(&study_file).unwrap_or_default();
     let mut built = Vec::new();
-    for spec in &specs {
+    for (i, spec) in specs.iter().enumerate() {
         // `source:` naming no coder is an error, not a table of zeros.
         if let Some(s) = &spec.source
             && let Err(e) = super::common::code_source(&study, s)
@@ -127,12 +129,16 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         }
         let output = spec::produce(spec, &opened, &cb).map_err(|mut d| {
             for x in &mut d.0 {
-                x.message = format!("table `{}`: {}", spec.name, x.message);
-                if x.origin.is_none() {
-                    x.origin = Some(crate::diag::display_path(
-                        &study.path(crate::study::STUDY_FILE),
-                    ));
+                if x.origin.is_none() && !study.config.tables.is_empty() {
+                    // Point at the setting the problem is in, in its table.
+                    let key = spec_key(&x.message);
+                    if let Some(line) = crate::yaml::item_key_line(&study_text, &["tables"], i, key)
+                    {
+                        *x = x.clone().at_line(line).with_source_from(&study_text, 1);
+                    }
+                    x.origin = Some(crate::diag::display_path(&study_file));
                 }
+                x.message = format!("table `{}`: {}", spec.name, x.message);
             }
             d
         })?;
@@ -186,6 +192,23 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         crate::diag::display_path(&study.out_dir())
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The table setting a problem found while building a table lies in, by
+/// the words of its message.
+fn spec_key(message: &str) -> Option<&'static str> {
+    [
+        ("unknown measure", "measure"),
+        ("unknown cells", "cells"),
+        ("unknown unit", "within"),
+        ("unknown table kind", "kind"),
+        ("needs `rows`", "kind"),
+        ("column attribute", "cols"),
+        ("needs `cols`", "kind"),
+    ]
+    .into_iter()
+    .find(|(words, _)| message.contains(words))
+    .map(|(_, key)| key)
 }
 
 #[cfg(test)]

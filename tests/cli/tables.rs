@@ -481,3 +481,32 @@ fn structure_and_saturation() {
     // CEOs sort before "sales manager".
     assert_eq!(steps[3]["path"], "valve/sales.md");
 }
+
+/// A table setting that only building the table can judge (a measure, a
+/// kind, a unit) is an error at its own line in `qualdex.yaml`, naming the
+/// table, and `run` writes no table at all.
+#[test]
+fn a_bad_table_setting_is_located_in_the_study_file_and_nothing_is_written() {
+    for (from, to, key) in [
+        ("measure: docs", "measure: dcos", "unknown measure `dcos`"),
+        ("within: turn", "within: turns", "unknown unit `turns`"),
+        (
+            "kind: structure",
+            "kind: structur",
+            "unknown table kind `structur`",
+        ),
+    ] {
+        let s = sme();
+        let config = String::from_utf8(s.read("qualdex.yaml")).unwrap();
+        let line = 1 + config.lines().position(|l| l.trim() == from).unwrap();
+        s.write("qualdex.yaml", config.replacen(from, to, 1));
+        let e = s.fails(&["run"]);
+        assert!(e.contains(key), "{e}");
+        assert!(
+            e.contains(&format!("qualdex.yaml:{line}")),
+            "{to}: line {line}\n{e}"
+        );
+        assert!(e.contains(to), "the line is quoted: {e}");
+        assert!(!s.path().join("out").exists(), "{to}: a table was written");
+    }
+}
