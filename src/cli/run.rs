@@ -112,7 +112,6 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     };
     // Build every table before writing any, so a bad spec writes nothing.
     let study_file = study.path(crate::study::STUDY_FILE);
-    let study_text = crate::fsutil::read_input_text(&study_file).unwrap_or_default();
     let mut built = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         // `source:` naming no coder is an error, not a table of zeros.
@@ -128,6 +127,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             });
         }
         let output = spec::produce(spec, &opened, &cb).map_err(|mut d| {
+            // Read again only to place a problem: the study file is small.
+            let study_text = crate::fsutil::read_input_text(&study_file).unwrap_or_default();
             for x in &mut d.0 {
                 if x.origin.is_none() && !study.config.tables.is_empty() {
                     // Point at the setting the problem is in, in its table.

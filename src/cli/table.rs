@@ -148,15 +148,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                 continue;
             };
             let (path, s, e) = (pid.path.as_str(), pid.start, pid.end);
-            let codes: std::collections::BTreeSet<String> = coded
-                .at(&pid)
-                .iter()
-                .map(|p| format!("{} ({})", p.code, p.source.label()))
-                .collect();
             let head = format!(
                 "{id}  {}  {}",
                 coded.attr(path, "case"),
-                codes.into_iter().collect::<Vec<_>>().join(", ")
+                coded.codes_at(&pid)
             );
             writeln!(out, "{}", crate::render::printable(&head))?;
             writeln!(

@@ -2,7 +2,7 @@
 //! definition, inclusion and exclusion criteria, examples and auto-coding
 //! rules. This module turns the YAML files ([`raw`]) into a validated
 //! [`Codebook`], reporting every problem with file, line and column. It does
-//! not apply rules; see [`crate::coding`].
+//! not apply rules: the `coding` module, above it, does.
 
 pub mod raw;
 

@@ -113,10 +113,6 @@ pub fn gather(study: &Study, opened: &Opened, cb: &Codebook) -> Result<ReportDat
                     };
                     let (path, s, e) = (pid.path.as_str(), pid.start, pid.end);
                     let here = coded.at(&pid);
-                    let codes: std::collections::BTreeSet<String> = here
-                        .iter()
-                        .map(|p| format!("{} ({})", p.code, p.source.label()))
-                        .collect();
                     passages.insert(
                         id.clone(),
                         ShownPassage {
@@ -126,7 +122,7 @@ pub fn gather(study: &Study, opened: &Opened, cb: &Codebook) -> Result<ReportDat
                                 .first()
                                 .and_then(|p| p.speaker.clone())
                                 .unwrap_or_default(),
-                            codes: codes.into_iter().collect::<Vec<_>>().join(", "),
+                            codes: coded.codes_at(&pid),
                             text: coded.text(path, s, e),
                         },
                     );

@@ -149,6 +149,17 @@ impl<'a> Coded<'a> {
         &self.passages[lo..hi]
     }
 
+    /// The codes at one place, each with its source (`risk (auto)`), sorted
+    /// and joined by commas, as the report and `--explain` show them.
+    pub fn codes_at(&self, id: &PassageId) -> String {
+        let codes: BTreeSet<String> = self
+            .at(id)
+            .iter()
+            .map(|p| format!("{} ({})", p.code, p.source.label()))
+            .collect();
+        codes.into_iter().collect::<Vec<_>>().join(", ")
+    }
+
     /// Passages coded `root` or a code below it, in document order.
     pub fn under_root(&self, root: &str) -> Vec<&Passage> {
         let mut idx: Vec<usize> = self
