@@ -102,11 +102,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         index::open(&study)?.ok_or_else(|| anyhow::anyhow!("the index could not be opened"))?;
     let cb = load_codebook(&study)?;
     let specs: Vec<TableSpec> = if study.config.tables.is_empty() {
-        vec![TableSpec {
-            name: "corpus".into(),
-            kind: "corpus".into(),
-            ..Default::default()
-        }]
+        vec![TableSpec::corpus_summary()]
     } else {
         study.config.tables.clone()
     };
@@ -131,9 +127,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
             let study_text = crate::fsutil::read_input_text(&study_file).unwrap_or_default();
             for x in &mut d.0 {
                 if x.origin.is_none() && !study.config.tables.is_empty() {
-                    // Point at the setting the problem is in, in its table.
-                    let key = spec_key(&x.message);
-                    if let Some(line) = crate::yaml::item_key_line(&study_text, &["tables"], i, key)
+                    // Point at the table the problem is in.
+                    if let Some(line) =
+                        crate::yaml::item_key_line(&study_text, &["tables"], i, None)
                     {
                         *x = x.clone().at_line(line).with_source_from(&study_text, 1);
                     }
@@ -193,23 +189,6 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         crate::diag::display_path(&study.out_dir())
     ));
     Ok(ExitCode::SUCCESS)
-}
-
-/// The table setting a problem found while building a table lies in, by
-/// the words of its message.
-fn spec_key(message: &str) -> Option<&'static str> {
-    [
-        ("unknown measure", "measure"),
-        ("unknown cells", "cells"),
-        ("unknown unit", "within"),
-        ("unknown table kind", "kind"),
-        ("needs `rows`", "kind"),
-        ("column attribute", "cols"),
-        ("needs `cols`", "kind"),
-    ]
-    .into_iter()
-    .find(|(words, _)| message.contains(words))
-    .map(|(_, key)| key)
 }
 
 #[cfg(test)]

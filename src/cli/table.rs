@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 use super::Ctx;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::refresh::load_codebook;
-use crate::study::TableSpec;
+use crate::study::{TABLE_KEYS, TableKind, TableSettings};
 use crate::table::coded::Coded;
 use crate::table::spec;
 
@@ -93,12 +93,8 @@ pub struct Args {
 /// Runs `table`.
 pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let study = ctx.study()?;
-    let cb = load_codebook(&study)?;
-    if let Some(s) = &args.source {
-        super::common::code_source(&study, s)?;
-    }
-    let opened = ctx.open_index(&study)?;
-    let spec = TableSpec {
+    // The options first: a mistake in them is reported before any work.
+    let spec = TableSettings {
         name: args.kind.clone(),
         kind: args.kind.clone(),
         rows: args.rows.clone(),
@@ -115,24 +111,39 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         source: args.source.clone(),
         formats: vec![],
         title: args.title.clone(),
-    };
+    }
+    .check()
+    .map_err(|problems| {
+        Diagnostics(
+            problems
+                .into_iter()
+                .map(|p| {
+                    let mut d = p.diagnostic;
+                    d.message = options_named(&d.message);
+                    d.help = d.help.as_deref().map(options_named);
+                    d
+                })
+                .collect(),
+        )
+    })?;
+    let cb = load_codebook(&study)?;
+    if let Some(s) = &args.source {
+        super::common::code_source(&study, s)?;
+    }
+    let opened = ctx.open_index(&study)?;
     let mut out = super::common::stdout();
     if !args.explain.is_empty() {
-        if args.kind != "matrix" {
+        let TableKind::Matrix {
+            rows,
+            cols,
+            measure,
+        } = &spec.kind
+        else {
             bail!(Diagnostic::error("--explain works on matrix tables"));
-        }
+        };
         let source = super::common::code_source(&study, args.source.as_deref().unwrap_or("any"))?;
         let coded = Coded::load(&opened, &source)?;
-        let measure =
-            crate::table::matrix::Measure::parse(args.measure.as_deref().unwrap_or("passages"))
-                .ok_or_else(|| Diagnostic::error("unknown measure"))?;
-        let m = crate::table::matrix::build(
-            &coded,
-            &cb,
-            args.rows.as_deref().unwrap_or_default(),
-            &args.cols,
-            measure,
-        )?;
+        let m = crate::table::matrix::build(&coded, &cb, rows, cols, *measure)?;
         let (row, col) = (&args.explain[0], &args.explain[1]);
         let Some(cell) = m.explain(row, col) else {
             bail!(
@@ -174,4 +185,20 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     out.flush()?;
     ctx.warn_changed(&opened.changed_texts());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A settings message in the words of the command line: `max_chars` is
+/// `--max-chars`, and so on, for the keys that are options.
+fn options_named(text: &str) -> String {
+    let mut out = text.to_string();
+    for key in TABLE_KEYS {
+        if matches!(*key, "name" | "kind" | "formats") {
+            continue;
+        }
+        out = out.replace(
+            &format!("`{key}`"),
+            &format!("`--{}`", key.replace('_', "-")),
+        );
+    }
+    out
 }

@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::index::Opened;
 use crate::query::{self, CodeSource};
 use crate::render::{Cell, Table};
-use crate::study::UnitKind;
+use crate::study::{CooccurCells, UnitKind};
 
 /// One cell.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,18 +132,9 @@ fn intersect<'a, T: Ord>(a: &'a [T], b: &[T]) -> Vec<&'a T> {
     out
 }
 
-/// How cells are shown in text formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CellShow {
-    /// Number of shared units.
-    Count,
-    /// The cases where the pair occurs.
-    Cases,
-}
-
 impl Cooccurrence {
     /// As a table; column headers are `family/code` shortened to `code` when unique.
-    pub fn to_table(&self, show: CellShow, title: Option<String>) -> Table {
+    pub fn to_table(&self, show: CooccurCells, title: Option<String>) -> Table {
         let short = |c: &str, all: &[String]| -> String {
             let last = c.rsplit('/').next().unwrap_or(c);
             if all
@@ -170,8 +161,8 @@ impl Cooccurrence {
             .map(|(r, cells)| {
                 let mut row = vec![Cell::Text(r.rsplit('/').next().unwrap_or(r).to_string())];
                 row.extend(cells.iter().map(|c| match show {
-                    CellShow::Count => Cell::Count(c.value as u64),
-                    CellShow::Cases => Cell::Text(c.cases.join(", ")),
+                    CooccurCells::Count => Cell::Count(c.value as u64),
+                    CooccurCells::Cases => Cell::Text(c.cases.join(", ")),
                 }));
                 row
             })

@@ -11,18 +11,7 @@ use super::quotes::rank;
 use crate::codebook::Codebook;
 use crate::diag::Diagnostic;
 use crate::render::{Cell, Table};
-
-/// What a cell holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FrameworkCell {
-    /// The codes present under the column (their labels).
-    Codes,
-    /// The best quote.
-    Quote,
-    /// Number of coded passages.
-    Count,
-}
+use crate::study::FrameworkCells;
 
 /// A framework matrix.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,7 +36,7 @@ pub fn build(
     cb: &Codebook,
     row_attr: &str,
     cols: &[String],
-    show: FrameworkCell,
+    show: FrameworkCells,
 ) -> Result<Framework, Diagnostic> {
     let attr = super::matrix::check_attributes(coded, &[row_attr.to_string()])?.remove(0);
     let columns: Vec<String> = cols
@@ -75,17 +64,17 @@ pub fn build(
                     .collect(),
             );
             let text = match show {
-                FrameworkCell::Count => ps
+                FrameworkCells::Count => ps
                     .iter()
                     .map(|p| p.id())
                     .collect::<BTreeSet<_>>()
                     .len()
                     .to_string(),
-                FrameworkCell::Quote => rank(&ps)
+                FrameworkCells::Quote => rank(&ps)
                     .first()
                     .map(|p| crate::render::one_line(&coded.text(&p.path, p.start, p.end), 160))
                     .unwrap_or_default(),
-                FrameworkCell::Codes => {
+                FrameworkCells::Codes => {
                     let children: Vec<&crate::codebook::Code> = cb.children(c);
                     if children.is_empty() {
                         if ps.is_empty() {

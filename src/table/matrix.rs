@@ -4,53 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::coded::Coded;
 use crate::codebook::Codebook;
 use crate::diag::{Diagnostic, suggest};
 
-/// What a cell counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Measure {
-    /// Distinct coded spans (a span coded twice under one row counts once).
-    Passages,
-    /// Documents (informants' interviews) with the code.
-    Docs,
-    /// 1 when any document of the column has the code.
-    Presence,
-    /// Percent of the column's documents that have the code.
-    Percent,
-    /// Words in the coded spans (overlaps counted once).
-    Words,
-}
-
-impl Measure {
-    /// Lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Measure::Passages => "passages",
-            Measure::Docs => "docs",
-            Measure::Presence => "presence",
-            Measure::Percent => "percent",
-            Measure::Words => "words",
-        }
-    }
-
-    /// Parses a name.
-    pub fn parse(s: &str) -> Option<Measure> {
-        [
-            Measure::Passages,
-            Measure::Docs,
-            Measure::Presence,
-            Measure::Percent,
-            Measure::Words,
-        ]
-        .into_iter()
-        .find(|m| m.as_str() == s || (s == "documents" && *m == Measure::Docs))
-    }
-}
+pub use crate::study::Measure;
 
 /// One cell: its value and the passages behind it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -510,3 +510,48 @@ fn a_bad_table_setting_is_located_in_the_study_file_and_nothing_is_written() {
         assert!(!s.path().join("out").exists(), "{to}: a table was written");
     }
 }
+
+/// A setting of another kind of table (a `within` on a matrix) is not
+/// silently ignored: the study file is refused at that setting's line,
+/// and on the command line the option is named as the user typed it.
+#[test]
+fn a_setting_the_kind_does_not_take_is_refused_where_it_is_written() {
+    let s = sme();
+    let config = String::from_utf8(s.read("qualdex.yaml")).unwrap();
+    let at = config.find("    measure: docs\n").unwrap();
+    let mut changed = config.clone();
+    changed.insert_str(at, "    within: turn\n");
+    let line = 1 + changed[..at].lines().count();
+    s.write("qualdex.yaml", &changed);
+    let e = s.fails(&["run"]);
+    assert!(
+        e.contains("table `matrix`: a `matrix` table takes no `within`"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("qualdex.yaml:{line}")),
+        "line {line}\n{e}"
+    );
+    assert!(e.contains("`within` is a setting of cooccur tables"), "{e}");
+    assert!(!s.path().join("out").exists());
+    // Every command reads the study file, so each says the same.
+    assert!(s.fails(&["search", "value"]).contains("takes no `within`"));
+
+    let s = sme();
+    let e = s.fails(&[
+        "table",
+        "quotes",
+        "--rows",
+        "constellations",
+        "--measure",
+        "docs",
+        "-k",
+        "0",
+    ]);
+    assert!(e.contains("a `quotes` table takes no `--measure`"), "{e}");
+    assert!(e.contains("`--k` must be at least 1"), "{e}");
+    assert!(
+        !s.path().join(".qualdex").exists(),
+        "options are checked before the index is built"
+    );
+}

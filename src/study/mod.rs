@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::diag::{Diagnostic, Diagnostics, suggest};
 use crate::fsutil;
 
+pub mod tables;
+
+pub use tables::{
+    CooccurCells, FrameworkCells, Measure, TABLE_KEYS, TableKind, TableSettings, TableSpec,
+};
+
 /// The study file's name.
 pub const STUDY_FILE: &str = "qualdex.yaml";
 
@@ -85,61 +91,6 @@ impl Default for Speakers {
             pattern: None,
         }
     }
-}
-
-/// A table: what `qualdex table KIND ...` takes, and what `qualdex.yaml`
-/// declares under `tables:` for `qualdex run`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableSpec {
-    /// The table's name; the output file's stem (study files only): a plain
-    /// file name, checked when the study file is read.
-    #[serde(default, deserialize_with = "table_name")]
-    pub name: String,
-    /// `corpus`, `matrix`, `cooccur`, `framework`, `quotes`, `structure`, `saturation`.
-    pub kind: String,
-    /// Rows: a family or code (matrix, quotes), codes (cooccur), an attribute (framework).
-    #[serde(default)]
-    pub rows: Option<String>,
-    /// Columns: attribute(s) (matrix), codes or families (cooccur, framework).
-    #[serde(default, deserialize_with = "one_or_many")]
-    pub cols: Vec<String>,
-    /// Matrix measure: passages, docs, presence, percent, words.
-    #[serde(default)]
-    pub measure: Option<String>,
-    /// Co-occurrence unit: sentence, paragraph, turn, document.
-    #[serde(default)]
-    pub within: Option<String>,
-    /// Cell content: count or cases (cooccur); codes, quote or count (framework).
-    #[serde(default)]
-    pub cells: Option<String>,
-    /// Attribute to group by (corpus, quotes).
-    #[serde(default)]
-    pub by: Option<String>,
-    /// Quotes per cell.
-    #[serde(default)]
-    pub k: Option<usize>,
-    /// Longest quote, in characters.
-    #[serde(default)]
-    pub max_chars: Option<usize>,
-    /// Attributes naming an informant in quotes.
-    #[serde(default, deserialize_with = "one_or_many")]
-    pub attribution: Vec<String>,
-    /// Interview order for saturation (an attribute).
-    #[serde(default)]
-    pub order: Option<String>,
-    /// Families for the structure (all when empty).
-    #[serde(default, deserialize_with = "one_or_many")]
-    pub families: Vec<String>,
-    /// Codings counted: any, auto, manual, or a coder.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// Output formats written to `out/` (default: md).
-    #[serde(default, deserialize_with = "one_or_many")]
-    pub formats: Vec<String>,
-    /// A title printed above the table.
-    #[serde(default)]
-    pub title: Option<String>,
 }
 
 /// One string or a list of strings, as users write either in YAML.
@@ -351,8 +302,12 @@ pub struct StudyConfig {
     /// Speaker conventions.
     #[serde(default)]
     pub speakers: Speakers,
-    /// Named tables for `qualdex run`.
-    #[serde(default)]
+    /// Named tables for `qualdex run`, as written.
+    #[serde(default, rename = "tables")]
+    pub table_settings: Vec<TableSettings>,
+    /// The same tables, checked (by [`parse_config`]; empty when any has a
+    /// problem, which is then an error).
+    #[serde(skip)]
     pub tables: Vec<TableSpec>,
 }
 
@@ -676,7 +631,7 @@ const KNOWN_KEYS: &[&str] = &[
 /// Parses and validates a study file's text.
 pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics> {
     crate::yaml::check_nesting(path, text, 0)?;
-    let config: StudyConfig = serde_yaml_ng::from_str(text).map_err(|e| {
+    let mut config: StudyConfig = serde_yaml_ng::from_str(text).map_err(|e| {
         let first = crate::yaml::yaml_error(path, text, &e, KNOWN_KEYS).0;
         let mut d = structure_problems(path, text, first);
         for x in &mut d {
@@ -694,6 +649,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics>
     })?;
     let mut problems = Vec::new();
     check_outputs(path, text, &config, &mut problems);
+    config.tables = check_tables(path, text, &config.table_settings, &mut problems);
     if !LANGUAGES.contains(&config.language.as_str()) {
         let mut d =
             Diagnostic::error(format!("unknown language `{}`", config.language)).in_file(path);
@@ -743,6 +699,45 @@ pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics>
     }
 }
 
+/// Checks every table's settings against its kind, each problem placed at
+/// its key in its table (or at the table when the key is not written).
+fn check_tables(
+    path: &Path,
+    text: &str,
+    settings: &[TableSettings],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<TableSpec> {
+    let mut specs = Vec::new();
+    for (i, t) in settings.iter().enumerate() {
+        match t.check() {
+            Ok(spec) => specs.push(spec),
+            Err(found) => {
+                let start = problems.len();
+                for p in found {
+                    let mut d = p.diagnostic.in_file(path);
+                    d.message = format!("{}: {}", table_label(t, i), d.message);
+                    if let Some(line) = crate::yaml::item_key_line(text, &["tables"], i, p.key) {
+                        d = d.at_line(line).with_source_from(text, 1);
+                    }
+                    problems.push(d);
+                }
+                // In the order of their lines.
+                problems[start..].sort_by_key(|d| d.line);
+            }
+        }
+    }
+    specs
+}
+
+/// How a message names a table: by its name, or by its place in the list.
+fn table_label(t: &TableSettings, i: usize) -> String {
+    if t.name.is_empty() {
+        format!("table {}", i + 1)
+    } else {
+        format!("table `{}`", t.name)
+    }
+}
+
 /// Checks what the settings write: no two tables may write one file of
 /// `out/` (names compared ignoring letter case, as some file systems do,
 /// and the HTML report's file counts), and the index folder, which qualdex
@@ -750,7 +745,7 @@ pub fn parse_config(path: &Path, text: &str) -> Result<StudyConfig, Diagnostics>
 /// `out/` or a codebook.
 fn check_outputs(path: &Path, text: &str, config: &StudyConfig, problems: &mut Vec<Diagnostic>) {
     let mut files: Vec<String> = vec!["report.html".into()];
-    for (i, t) in config.tables.iter().enumerate() {
+    for (i, t) in config.table_settings.iter().enumerate() {
         // A given name was checked while parsing; a missing one is empty.
         if t.name.is_empty() {
             let mut d = Diagnostic::error(format!("table {} has no `name`", i + 1))
@@ -902,26 +897,8 @@ fn nth_table_name(text: &str, n: usize) -> Option<(usize, usize, usize)> {
     None
 }
 
-/// Keys of `speakers:` and of a table, suggested for a misspelt one.
+/// Keys of `speakers:`, suggested for a misspelt one.
 const SPEAKER_KEYS: &[&str] = &["interviewers", "pattern"];
-const TABLE_KEYS: &[&str] = &[
-    "name",
-    "kind",
-    "rows",
-    "cols",
-    "measure",
-    "within",
-    "cells",
-    "by",
-    "k",
-    "max_chars",
-    "attribution",
-    "order",
-    "families",
-    "source",
-    "formats",
-    "title",
-];
 
 /// Every structure problem of a study file the parser refused with
 /// `first`: each setting, speaker setting and table is checked on its own
@@ -945,7 +922,7 @@ fn structure_problems(path: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Di
             }
             ("tables", Value::Sequence(items)) => {
                 for (n, item) in items.iter().enumerate() {
-                    p.check::<TableSpec>(&keys, Some(n), item.clone(), TABLE_KEYS);
+                    p.check::<TableSettings>(&keys, Some(n), item.clone(), TABLE_KEYS);
                 }
             }
             _ => p.check_entry::<StudyConfig>(&[], k, v, KNOWN_KEYS),
