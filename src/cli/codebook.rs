@@ -187,24 +187,31 @@ struct RuleStats {
 }
 
 impl Sink for RuleStats {
-    type Prepared = ();
+    /// Units coded per rule, the distinct codes applied and the attribute
+    /// names: made on the reading threads, merged in order.
+    type Prepared = (Vec<usize>, BTreeSet<String>, Vec<String>);
 
-    fn prepare(&self, _coded: &CodedDocument) {}
+    fn prepare(&self, coded: CodedDocument) -> Self::Prepared {
+        let codes: BTreeSet<&str> = coded.passages.iter().map(|p| p.code.as_str()).collect();
+        (
+            coded.hits.units,
+            codes.into_iter().map(str::to_string).collect(),
+            coded.attrs.into_keys().collect(),
+        )
+    }
 
     fn take(
         &mut self,
         _file: &corpus::FoundFile,
-        coded: CodedDocument,
-        _prepared: (),
+        (units, codes, attrs): Self::Prepared,
     ) -> std::result::Result<(), crate::diag::Diagnostics> {
-        for (i, n) in coded.hits.units.iter().enumerate() {
+        for (i, n) in units.iter().enumerate() {
             if let Some(h) = self.hits.get_mut(i) {
                 *h += n;
             }
         }
-        self.applied
-            .extend(coded.passages.into_iter().map(|p| p.code));
-        self.attrs.extend(coded.attrs.into_keys());
+        self.applied.extend(codes);
+        self.attrs.extend(attrs);
         Ok(())
     }
 }

@@ -515,53 +515,72 @@ struct IndexSink<'a, 'o> {
     opener: &'o TargetOpener<'o>,
 }
 
+/// What the index keeps of a coded document: its manifest entry (size and
+/// time still to fill in), its tantivy documents, warnings and rule hits.
+struct Prepared {
+    path: String,
+    entry: DocEntry,
+    tds: Vec<TantivyDocument>,
+    warnings: Vec<Diagnostic>,
+    hits: RuleHits,
+}
+
 impl Sink for IndexSink<'_, '_> {
-    type Prepared = (Vec<TantivyDocument>, (usize, usize));
+    type Prepared = Prepared;
 
-    fn prepare(&self, c: &CodedDocument) -> Self::Prepared {
+    fn prepare(&self, c: CodedDocument) -> Prepared {
         let tds = unit_documents(&c.doc, &c.attrs, &c.passages, &self.fields);
-        // Respondents' words and characters, for the manifest.
-        let sizes = (c.doc.respondent_words, c.doc.text.chars().count());
-        (tds, sizes)
-    }
-
-    fn take(
-        &mut self,
-        f: &FoundFile,
-        c: CodedDocument,
-        (tds, (respondent_words, chars)): Self::Prepared,
-    ) -> Result<(), Diagnostics> {
         let CodedDocument {
             doc,
             attrs,
             warnings,
-            hits: h,
+            hits,
             ..
         } = c;
+        let sheet_fp = self
+            .sheets
+            .row_fingerprint(&doc.path, attrs.get("case").map_or("", String::as_str));
+        let entry = DocEntry {
+            // Respondents' words and characters, for the manifest.
+            respondent_words: doc.respondent_words,
+            chars: doc.text.chars().count(),
+            coding_fp: self.coding.fingerprint(&doc.path),
+            hash: doc.hash,
+            size: 0,
+            mtime_ns: 0,
+            format: doc.format,
+            front_matter: doc.front_matter,
+            attributes: attrs,
+            sheet_fp,
+            words: doc.words,
+            turns: doc.turns,
+        };
+        Prepared {
+            path: doc.path,
+            entry,
+            tds,
+            warnings,
+            hits,
+        }
+    }
+
+    fn take(&mut self, f: &FoundFile, p: Prepared) -> Result<(), Diagnostics> {
+        let Prepared {
+            path,
+            mut entry,
+            tds,
+            warnings,
+            hits: h,
+        } = p;
+        entry.size = f.size;
+        entry.mtime_ns = u64::try_from(f.mtime_ns).unwrap_or(u64::MAX);
         self.report.warnings.extend(warnings);
         let hits = &mut self.hits;
         hits.units.resize(hits.units.len().max(h.units.len()), 0);
         for (i, n) in h.units.iter().enumerate() {
             hits.units[i] += n;
         }
-        let fp = self
-            .sheets
-            .row_fingerprint(&doc.path, attrs.get("case").map_or("", String::as_str));
-        let entry = DocEntry {
-            hash: doc.hash.clone(),
-            size: f.size,
-            mtime_ns: u64::try_from(f.mtime_ns).unwrap_or(u64::MAX),
-            format: doc.format,
-            front_matter: doc.front_matter.clone(),
-            attributes: attrs,
-            sheet_fp: fp,
-            words: doc.words,
-            turns: doc.turns,
-            respondent_words,
-            chars,
-            coding_fp: self.coding.fingerprint(&doc.path),
-        };
-        let same = self.old.documents.get(&doc.path).is_some_and(|e| {
+        let same = self.old.documents.get(&path).is_some_and(|e| {
             e.hash == entry.hash
                 && e.sheet_fp == entry.sheet_fp
                 && e.attributes == entry.attributes
@@ -569,16 +588,16 @@ impl Sink for IndexSink<'_, '_> {
         });
         if same {
             self.touched += 1;
-            self.manifest.documents.insert(doc.path.clone(), entry);
+            self.manifest.documents.insert(path, entry);
             return Ok(());
         }
-        if self.old.documents.contains_key(&doc.path) {
-            self.report.changed.push(doc.path.clone());
+        if self.old.documents.contains_key(&path) {
+            self.report.changed.push(path.clone());
         } else {
-            self.report.added.push(doc.path.clone());
+            self.report.added.push(path.clone());
         }
-        self.manifest.documents.insert(doc.path.clone(), entry);
-        self.pending.push((doc.path, tds));
+        self.manifest.documents.insert(path.clone(), entry);
+        self.pending.push((path, tds));
         Ok(())
     }
 

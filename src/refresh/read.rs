@@ -36,17 +36,15 @@ pub trait Sink: Sync {
     /// What [`Sink::prepare`] makes of a document.
     type Prepared: Send;
 
-    /// Work on a coded document done in parallel, on the reading threads
-    /// (the index builds its tantivy documents here).
-    fn prepare(&self, coded: &CodedDocument) -> Self::Prepared;
+    /// Work on a coded document done in parallel, on the reading threads:
+    /// the index builds its tantivy documents here, and every sink keeps
+    /// only what it needs, so the document's text and passages are dropped
+    /// on those threads too.
+    fn prepare(&self, coded: CodedDocument) -> Self::Prepared;
 
-    /// Takes one document, in corpus order, on the calling thread.
-    fn take(
-        &mut self,
-        file: &FoundFile,
-        coded: CodedDocument,
-        prepared: Self::Prepared,
-    ) -> Result<(), Diagnostics>;
+    /// Takes what [`Sink::prepare`] made of one document, in corpus order,
+    /// on the calling thread.
+    fn take(&mut self, file: &FoundFile, prepared: Self::Prepared) -> Result<(), Diagnostics>;
 
     /// Called after each batch of documents while no document has failed
     /// to read.
@@ -88,7 +86,7 @@ pub fn read_and_code<S: Sink>(
     }
     for chunk in files.chunks(BATCH) {
         let shared: &S = sink;
-        let parsed: Vec<Result<(CodedDocument, S::Prepared), Diagnostics>> = chunk
+        let parsed: Vec<Result<S::Prepared, Diagnostics>> = chunk
             .par_iter()
             .map(|f| {
                 let doc = corpus::read_document(f, read)?;
@@ -104,15 +102,14 @@ pub fn read_and_code<S: Sink>(
                     warnings,
                     hits,
                 };
-                let prepared = shared.prepare(&coded);
-                Ok((coded, prepared))
+                Ok(shared.prepare(coded))
             })
             .collect();
         for (f, res) in chunk.iter().zip(parsed) {
             progress.advance(1);
             match res {
                 Err(d) => problems.extend(d.0),
-                Ok((coded, prepared)) => sink.take(f, coded, prepared)?,
+                Ok(prepared) => sink.take(f, prepared)?,
             }
         }
         if problems.is_empty() {
