@@ -907,6 +907,9 @@ pub struct Highlighter {
     stems: BTreeSet<String>,
     exact: BTreeSet<String>,
     prefixes: Vec<String>,
+    /// Phrases of two words or more, with their slop: marked only where
+    /// the words stand together, as the search matched them.
+    phrases: Vec<(Vec<String>, u32)>,
     language: String,
 }
 
@@ -930,6 +933,8 @@ impl Highlighter {
                     h.exact.extend(rest.iter().cloned());
                     h.prefixes.push(last.clone());
                 }
+            } else if leaf.phrase && words.len() > 1 {
+                h.phrases.push((words, leaf.slop));
             } else if leaf.phrase || f == Some("exact") {
                 h.exact.extend(words);
             } else {
@@ -941,11 +946,14 @@ impl Highlighter {
         h
     }
 
-    /// Byte ranges of `text` to highlight.
+    /// Byte ranges of `text` to highlight, in order and not overlapping. A
+    /// phrase is one range from its first word to its last (or, with a
+    /// slop, one per word), and only where its words stand in order.
     pub fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
         let mut stem = crate::analysis::stem_analyzer(&self.language);
         let mut exact = crate::analysis::exact_analyzer();
         let mut out = Vec::new();
+        let mut words: Vec<(String, usize, usize)> = Vec::new();
         let mut s = stem.token_stream(text);
         let mut e = exact.token_stream(text);
         while s.advance() && e.advance() {
@@ -959,9 +967,62 @@ impl Highlighter {
             if hit {
                 out.push((et.offset_from, et.offset_to));
             }
+            if !self.phrases.is_empty() {
+                words.push((et.text.clone(), et.offset_from, et.offset_to));
+            }
         }
-        out
+        for (phrase, slop) in &self.phrases {
+            for at in phrase_matches(&words, phrase, *slop) {
+                if *slop == 0 {
+                    out.push((words[at[0]].1, words[at[at.len() - 1]].2));
+                } else {
+                    out.extend(at.iter().map(|&i| (words[i].1, words[i].2)));
+                }
+            }
+        }
+        out.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(out.len());
+        for (s, e) in out {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        merged
     }
+}
+
+/// Where `phrase` stands in `words` (each match the indexes of its words):
+/// its words in order, with at most `slop` other words between them in all.
+fn phrase_matches(
+    words: &[(String, usize, usize)],
+    phrase: &[String],
+    slop: u32,
+) -> Vec<Vec<usize>> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(start) = (from..words.len()).find(|&i| words[i].0 == phrase[0]) {
+        let mut at = vec![start];
+        let mut spare = slop as usize;
+        for w in &phrase[1..] {
+            let last = at[at.len() - 1];
+            let end = (last + 2 + spare).min(words.len());
+            match (last + 1..end).find(|&i| words[i].0 == *w) {
+                Some(i) => {
+                    spare -= i - last - 1;
+                    at.push(i);
+                }
+                None => break,
+            }
+        }
+        if at.len() == phrase.len() {
+            from = at[at.len() - 1] + 1;
+            found.push(at);
+        } else {
+            from = start + 1;
+        }
+    }
+    found
 }
 
 /// A coded passage read back from the index.
@@ -1404,6 +1465,36 @@ mod tests {
         crate::refresh::update(&study, &opts, &crate::refresh::Silent).unwrap();
         let opened = crate::index::open(&study).unwrap().unwrap();
         (dir, opened)
+    }
+
+    fn marked(query: &str, text: &str) -> Vec<String> {
+        let node = crate::querylang::parse(query).unwrap();
+        Highlighter::new(&node, "english")
+            .ranges(text)
+            .into_iter()
+            .map(|(s, e)| text[s..e].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_phrase_is_marked_only_where_its_words_stand_together() {
+        let text = "Oh, my. Mother was kind. I look like my Father, and my father's box.";
+        // Not the lone "my" before "Mother", which is where a search hit
+        // for the phrase used to be centred.
+        assert_eq!(marked("\"my father\"", text), ["my Father", "my father"]);
+        // A slop marks each word of a match; words between stay unmarked.
+        assert_eq!(
+            marked("\"look father\"~2", text),
+            ["look", "Father"],
+            "`like my` are the two words between"
+        );
+        assert!(marked("\"look father\"~1", text).is_empty());
+        // Single words as before; a word inside a marked phrase is one range.
+        assert_eq!(
+            marked("\"my father\" OR box OR father", text),
+            ["my Father", "my father", "box"]
+        );
+        assert_eq!(marked("mother", text), ["Mother"]);
     }
 
     #[test]

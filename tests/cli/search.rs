@@ -613,3 +613,19 @@ fn sentences_match_as_a_reading_of_their_words_would() {
     s.ok(&["index", "--rebuild"]);
     check("after a rebuild");
 }
+
+/// A phrase hit in a long paragraph is shown around the phrase, not around
+/// the first of its words that happens to stand alone earlier on.
+#[test]
+fn kwic_centres_a_phrase_hit_on_the_phrase() {
+    let s = crate::support::TestStudy::new();
+    let filler = "We talked about the launch schedule and the weather that spring. ".repeat(6);
+    s.write(
+        "corpus/a.md",
+        format!("Dora: Oh, my. Mother was kind. {filler}I look like my father, they say.\n"),
+    );
+    let kwic = s.ok(&["search", "\"my father\"", "--color", "never"]);
+    let shown = kwic.lines().nth(1).unwrap();
+    assert!(shown.contains("I look like my father"), "{kwic}");
+    assert!(!shown.contains("Oh, my."), "{kwic}");
+}
