@@ -18,6 +18,8 @@ use crate::refresh::load_codebook;
 const HELP: &str = "Examples:
   qualdex review governance                          auto-coded passages and their review state
   qualdex review governance --accept alfa/rd-01.md#p4 --reject beta/p-02.vtt#p7 --coder anna
+  qualdex review governance --accept alfa/rd-01.md#842-1206    an id as `passages` or
+                                                     `table --explain` prints it
 
 An accepted passage also counts as the coder's (source `manual`); a rejected one is
 dropped from search, passages and tables. Verdicts live in codings/<coder>.yaml,
@@ -29,8 +31,9 @@ anchored by the passage's text.";
 pub struct Args {
     /// The code (or family).
     pub code: String,
-    /// Auto-coded passages to accept, as `path#unit` (e.g. alfa/rd-01.md#p4;
-    /// the path as `--doc` takes it).
+    /// Auto-coded passages to accept, as `path#unit` (e.g. alfa/rd-01.md#p4)
+    /// or as the `path#start-end` ids `passages` and `table --explain`
+    /// print (the path as `--doc` takes it).
     #[arg(long, num_args = 1.., value_name = "ID")]
     pub accept: Vec<String>,
     /// Auto-coded passages to reject.
@@ -98,16 +101,27 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         (&args.reject, Verdict::Reject),
     ] {
         for id in ids {
+            // A unit id as this command lists them, or a passage id as
+            // `passages`, `table --explain` and the tables' JSON print them.
+            let range = crate::table::coded::PassageId::parse(id);
             let Some((path, unit)) = id.rsplit_once('#') else {
                 bail!(
-                    Diagnostic::error(format!("`{id}` is not a passage id"))
-                        .with_help("write PATH#UNIT, e.g. alfa/rd-01.md#p4")
+                    Diagnostic::error(format!("`{id}` is not a passage id")).with_help(
+                        "write PATH#UNIT (alfa/rd-01.md#p4) or PATH#START-END \
+                         (alfa/rd-01.md#842-1206, as `qualdex passages` prints it)"
+                    )
                 );
             };
-            let path = super::docpath::resolve(&study, path)?;
+            let path = super::docpath::resolve(&study, range.as_ref().map_or(path, |r| &r.path))?;
             let found: Vec<_> = auto
                 .iter()
-                .filter(|h| h.path == path && h.passage.unit.as_deref() == Some(unit))
+                .filter(|h| {
+                    h.path == path
+                        && match &range {
+                            Some(r) => h.passage.start == r.start && h.passage.end == r.end,
+                            None => h.passage.unit.as_deref() == Some(unit),
+                        }
+                })
                 .collect();
             if found.is_empty() {
                 bail!(

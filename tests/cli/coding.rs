@@ -434,6 +434,33 @@ fn review_accepts_and_rejects_auto_codings() {
     );
 }
 
+/// The id `passages` prints first on a passage's line (`path#start-end`)
+/// is taken by `review` as it is, as the unit id is.
+#[test]
+fn review_takes_the_ids_that_passages_prints() {
+    let s = study();
+    let listing = s.ok(&["passages", "risk", "--source", "auto"]);
+    let ids: Vec<&str> = listing
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{listing}");
+    assert!(ids.iter().all(|id| id.contains(".md#")), "{ids:?}");
+    s.ok(&["review", "risk", "--reject", ids[1], "--coder", "dee"]);
+    let auto = passages(&s, "risk", &["--source", "auto"]);
+    assert_eq!(auto.len(), 1, "the rejected one is gone");
+    let (path, start) = ids[0].rsplit_once('#').unwrap();
+    assert_eq!(auto[0]["path"], path);
+    assert_eq!(
+        auto[0]["start"].to_string(),
+        start.split('-').next().unwrap()
+    );
+    // A range that is no auto-coded passage is named, not guessed at.
+    let e = s.fails(&["review", "risk", "--accept", &format!("{path}#0-1")]);
+    assert!(e.contains("#0-1` is not auto-coded `challenges/risk`"), "{e}");
+}
+
 #[test]
 fn review_refuses_to_quote_a_transcript_changed_since_indexing() {
     let s = study();
