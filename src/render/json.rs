@@ -8,8 +8,8 @@ use super::{Cell, Table};
 
 /// Writes the table as one JSON object.
 pub fn write(table: &Table, out: &mut dyn Write) -> io::Result<()> {
-    if let Some(v) = &table.json {
-        serde_json::to_writer_pretty(&mut *out, v).map_err(io::Error::from)?;
+    if let Some(v) = table.json.as_ref().and_then(super::RichJson::value) {
+        serde_json::to_writer_pretty(&mut *out, &v).map_err(io::Error::from)?;
         return writeln!(out);
     }
     let rows: Vec<Value> = table

@@ -91,7 +91,38 @@ pub struct Table {
     pub total_rows_from: Option<usize>,
     /// A richer JSON form (passage ids per cell), written instead of the
     /// generic one when present.
-    pub json: Option<serde_json::Value>,
+    pub json: Option<RichJson>,
+}
+
+/// A table's richer JSON form, made only when JSON is written: a table of
+/// many codes need not hold every passage id twice to be printed as Markdown.
+#[derive(Clone)]
+pub struct RichJson(std::sync::Arc<dyn Fn() -> Option<serde_json::Value> + Send + Sync>);
+
+impl RichJson {
+    /// The JSON form of `v`, made when asked for.
+    pub fn of<T: Serialize + Send + Sync + 'static>(v: T) -> RichJson {
+        let v = std::sync::Arc::new(v);
+        RichJson(std::sync::Arc::new(move || serde_json::to_value(&*v).ok()))
+    }
+
+    /// The JSON value (`None` if it cannot be made: the generic form is
+    /// written then).
+    pub fn value(&self) -> Option<serde_json::Value> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for RichJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RichJson(..)")
+    }
+}
+
+impl PartialEq for RichJson {
+    fn eq(&self, other: &RichJson) -> bool {
+        self.value() == other.value()
+    }
 }
 
 impl Table {

@@ -22,7 +22,45 @@ pub struct CoCell {
     /// Cases where they do.
     pub cases: Vec<String>,
     /// The units (`path#start-end`).
-    pub units: Vec<String>,
+    pub units: UnitIds,
+}
+
+/// The units of a cell: numbers into one table of unit ids shared by every
+/// cell, so a table of many codes holds each id once (serialised as the
+/// list of ids, `path#start-end`).
+#[derive(Debug, Clone)]
+pub struct UnitIds {
+    ids: Vec<u32>,
+    names: std::sync::Arc<Vec<String>>,
+}
+
+impl UnitIds {
+    /// How many units.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// No units.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The units' ids, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(|&i| self.names[i as usize].as_str())
+    }
+}
+
+impl PartialEq for UnitIds {
+    fn eq(&self, other: &UnitIds) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for UnitIds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// A co-occurrence table.
@@ -66,40 +104,75 @@ pub fn build(
 ) -> Result<Cooccurrence, Diagnostics> {
     let row_codes = codes_of(cb, rows)?;
     let col_codes = codes_of(cb, cols)?;
-    // Units per code, sorted and distinct, intersected by merging.
+    // Units per code, sorted and distinct.
     type Unit = (std::sync::Arc<str>, u64, u64);
     let mut sets: BTreeMap<&str, Vec<Unit>> = BTreeMap::new();
     for c in row_codes.iter().chain(&col_codes) {
         if !sets.contains_key(c.as_str()) {
-            let units = query::code_units(opened, c, source, within)?;
-            let mut units = units;
+            let mut units = query::code_units(opened, c, source, within)?;
             units.sort_unstable();
             units.dedup();
             sets.insert(c, units);
         }
     }
-    let case = |p: &str| {
+    // Every unit once, numbered in document order; a code's units become
+    // sorted numbers, intersected by merging (many codes make many cells:
+    // numbers compare and store cheaply where paths would not).
+    let mut table: Vec<&Unit> = sets.values().flatten().collect();
+    table.sort_unstable();
+    table.dedup();
+    let number = |u: &Unit| table.binary_search(&u).map_or(0, |i| i as u32);
+    let numbered: BTreeMap<&str, Vec<u32>> = sets
+        .iter()
+        .map(|(c, units)| (*c, units.iter().map(number).collect()))
+        .collect();
+    let case_of = |p: &str| {
         opened
             .manifest()
             .documents
             .get(p)
             .map_or(String::new(), |d| d.case().to_string())
     };
+    // Cases numbered in their sorted order, so sorted numbers are sorted names.
+    let unit_cases: Vec<String> = table.iter().map(|(p, _, _)| case_of(p)).collect();
+    let case_names: Vec<String> = unit_cases
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    let unit_case: Vec<u32> = unit_cases
+        .iter()
+        .map(|c| case_names.binary_search(c).map_or(0, |i| i as u32))
+        .collect();
+    let names: std::sync::Arc<Vec<String>> = std::sync::Arc::new(
+        table
+            .iter()
+            .map(|(p, s, e)| format!("{p}#{s}-{e}"))
+            .collect(),
+    );
     let cells = row_codes
         .iter()
         .map(|r| {
             col_codes
                 .iter()
                 .map(|c| {
-                    let both = intersect(&sets[r.as_str()], &sets[c.as_str()]);
-                    let cases: BTreeSet<String> = both.iter().map(|(p, _, _)| case(p)).collect();
+                    let both: Vec<u32> = intersect(&numbered[r.as_str()], &numbered[c.as_str()])
+                        .into_iter()
+                        .copied()
+                        .collect();
+                    let cases: BTreeSet<u32> =
+                        both.iter().map(|&u| unit_case[u as usize]).collect();
                     CoCell {
                         value: both.len(),
-                        cases: cases.into_iter().collect(),
-                        units: both
-                            .iter()
-                            .map(|(p, s, e)| format!("{p}#{s}-{e}"))
+                        cases: cases
+                            .into_iter()
+                            .map(|c| case_names[c as usize].clone())
                             .collect(),
+                        units: UnitIds {
+                            ids: both,
+                            names: names.clone(),
+                        },
                     }
                 })
                 .collect()
@@ -174,7 +247,7 @@ impl Cooccurrence {
             columns,
             rows,
             total_rows_from: None,
-            json: serde_json::to_value(self).ok(),
+            json: Some(crate::render::RichJson::of(self.clone())),
         }
     }
 }

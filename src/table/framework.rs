@@ -140,7 +140,7 @@ impl Framework {
             columns,
             rows,
             total_rows_from: None,
-            json: serde_json::to_value(self).ok(),
+            json: Some(crate::render::RichJson::of(self.clone())),
         }
     }
 }

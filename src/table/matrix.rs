@@ -330,7 +330,7 @@ impl Matrix {
             columns,
             rows,
             total_rows_from: Some(from),
-            json: serde_json::to_value(self).ok(),
+            json: Some(crate::render::RichJson::of(self.clone())),
         }
     }
 

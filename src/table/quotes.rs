@@ -163,6 +163,8 @@ pub fn to_table(quotes: &[Quote], by: Option<&str>, title: Option<String>) -> Ta
         columns,
         rows,
         total_rows_from: None,
-        json: serde_json::to_value(serde_json::json!({"kind": "quotes", "quotes": quotes})).ok(),
+        json: Some(crate::render::RichJson::of(
+            serde_json::json!({"kind": "quotes", "quotes": quotes}),
+        )),
     }
 }

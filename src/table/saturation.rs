@@ -111,9 +111,8 @@ pub fn to_table(steps: &[Step], order: &str, title: Option<String>) -> Table {
         .to_vec(),
         rows,
         total_rows_from: None,
-        json: serde_json::to_value(
+        json: Some(crate::render::RichJson::of(
             serde_json::json!({"kind": "saturation", "order": order, "steps": steps}),
-        )
-        .ok(),
+        )),
     }
 }

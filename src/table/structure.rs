@@ -124,7 +124,9 @@ pub fn to_table(nodes: &[Node], title: Option<String>) -> Table {
         .to_vec(),
         rows,
         total_rows_from: None,
-        json: serde_json::to_value(serde_json::json!({"kind": "structure", "nodes": nodes})).ok(),
+        json: Some(crate::render::RichJson::of(
+            serde_json::json!({"kind": "structure", "nodes": nodes}),
+        )),
     }
 }
 
