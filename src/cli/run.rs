@@ -165,7 +165,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
     let report = if cb.codes.is_empty() {
         None
     } else {
-        Some(super::report::write(&study, &opened, &cb, None)?)
+        Some(super::report::write(&study, &opened, &cb, None, None)?)
     };
     let mut out = super::common::stdout();
     for (i, (output, _)) in built.iter().enumerate() {

@@ -249,8 +249,13 @@ pub fn write(data: &ReportData, out: &mut dyn Write) -> io::Result<()> {
         table_html(&data.codebook)?
     );
     h.push_str("<h2 id=\"heatmaps\">Codes by case</h2>\n<p class=\"meta\">Coded passages per code and case; parents include their children. Click a cell for its passages.</p>\n");
-    for (n, (title, m)) in data.heatmaps.iter().enumerate() {
-        let _ = writeln!(h, "<h3>{}</h3>\n{}", esc(title), heatmap(title, m, n));
+    for (n, hm) in data.heatmaps.iter().enumerate() {
+        let _ = writeln!(
+            h,
+            "<h3>{}</h3>\n{}",
+            esc(&hm.title),
+            heatmap(&hm.title, &hm.matrix, n)
+        );
     }
     h.push_str("<h2 id=\"network\">Co-occurrence</h2>\n<p class=\"meta\">Codes coded in the same unit; line width grows with the number of units. Parent–child links are left out.</p>\n");
     h.push_str(&network(data));
@@ -267,24 +272,34 @@ pub fn write(data: &ReportData, out: &mut dyn Write) -> io::Result<()> {
             );
             last = q.code.clone();
         }
+        // A link only to a passage the page lists.
+        let id = if data.passages.contains_key(&q.passage) {
+            format!(
+                "<a href=\"#{}\">{}</a>",
+                anchor(&q.passage),
+                esc(&q.passage)
+            )
+        } else {
+            esc(&q.passage)
+        };
         let _ = writeln!(
             h,
-            "<div class=\"passage\"><blockquote>{}</blockquote><div class=\"meta\">{} — {} — <a href=\"#{}\">{}</a></div></div>",
+            "<div class=\"passage\"><blockquote>{}</blockquote><div class=\"meta\">{} — {} — {id}</div></div>",
             esc(&q.text),
             esc(&q.attribution),
             esc(&q.source),
-            anchor(&q.passage),
-            esc(&q.passage)
         );
     }
     h.push_str("<h2 id=\"passages\">Passages behind the cells</h2>\n");
     let mut listed = std::collections::BTreeSet::new();
-    for (n, (_, m)) in data.heatmaps.iter().enumerate() {
+    for (n, hm) in data.heatmaps.iter().enumerate() {
+        let m = &hm.matrix;
         for (i, row) in m.cells.iter().enumerate() {
             for (j, cell) in row.iter().enumerate() {
                 if cell.passages.is_empty() {
                     continue;
                 }
+                let shown = &hm.shown[i][j];
                 let _ = writeln!(
                     h,
                     "<section class=\"cell\" id=\"c{n}-{i}-{j}\"><h3>{} × {} ({})</h3>",
@@ -292,7 +307,16 @@ pub fn write(data: &ReportData, out: &mut dyn Write) -> io::Result<()> {
                     esc(&m.columns[j]),
                     cell.passages.len()
                 );
-                for id in &cell.passages {
+                if shown.len() < cell.passages.len() {
+                    let _ = writeln!(
+                        h,
+                        "<p class=\"meta\">{} of {} passages listed here; all of them: <code>{}</code></p>",
+                        shown.len(),
+                        cell.passages.len(),
+                        esc(&explain_command(&hm.family, &m.rows[i], &m.columns[j]))
+                    );
+                }
+                for id in shown {
                     let Some(p) = data.passages.get(id) else {
                         continue;
                     };
@@ -319,8 +343,42 @@ pub fn write(data: &ReportData, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(h.as_bytes())
 }
 
+/// The command that lists every passage of a heatmap cell.
+fn explain_command(family: &str, row: &str, column: &str) -> String {
+    format!(
+        "qualdex table matrix --rows {} --cols case --explain {} {}",
+        shell_word(family),
+        shell_word(row),
+        shell_word(column)
+    )
+}
+
+/// A word as a POSIX shell reads it back: plain when it is safe, else in
+/// single quotes.
+fn shell_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_command_for_a_cell_survives_the_shell() {
+        assert_eq!(
+            super::explain_command("challenges", "challenges/risk", "Alfa"),
+            "qualdex table matrix --rows challenges --cols case --explain challenges/risk Alfa"
+        );
+        assert_eq!(super::shell_word("Ørsted A/S"), "'Ørsted A/S'");
+        assert_eq!(super::shell_word("O'Brien & Co"), "'O'\\''Brien & Co'");
+        assert_eq!(super::shell_word(""), "''");
+    }
+
     #[test]
     fn passage_ids_are_distinct_and_safe() {
         let a = super::anchor("a-b.md#1-2");

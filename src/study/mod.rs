@@ -93,6 +93,23 @@ impl Default for Speakers {
     }
 }
 
+/// What `qualdex report` (and `qualdex run`) put in the HTML report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// Passages listed under each heatmap cell, at most (0: all). The
+    /// count is always shown, with the command that lists every passage.
+    pub passages_per_cell: usize,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            passages_per_cell: 20,
+        }
+    }
+}
+
 /// One string or a list of strings, as users write either in YAML.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OneOrMany(pub Vec<String>);
@@ -302,6 +319,9 @@ pub struct StudyConfig {
     /// Speaker conventions.
     #[serde(default)]
     pub speakers: Speakers,
+    /// What the HTML report shows.
+    #[serde(default)]
+    pub report: ReportSettings,
     /// Named tables for `qualdex run`, as written.
     #[serde(default, rename = "tables")]
     pub table_settings: Vec<TableSettings>,
@@ -625,6 +645,7 @@ const KNOWN_KEYS: &[&str] = &[
     "unit",
     "language",
     "speakers",
+    "report",
     "tables",
 ];
 
@@ -897,8 +918,9 @@ fn nth_table_name(text: &str, n: usize) -> Option<(usize, usize, usize)> {
     None
 }
 
-/// Keys of `speakers:`, suggested for a misspelt one.
+/// Keys of `speakers:` and `report:`, suggested for a misspelt one.
 const SPEAKER_KEYS: &[&str] = &["interviewers", "pattern"];
+const REPORT_KEYS: &[&str] = &["passages_per_cell"];
 
 /// Every structure problem of a study file the parser refused with
 /// `first`: each setting, speaker setting and table is checked on its own
@@ -917,6 +939,13 @@ fn structure_problems(path: &Path, text: &str, first: Vec<Diagnostic>) -> Vec<Di
                 for (sk, sv) in m {
                     if let Some(sk) = sk.as_str() {
                         p.check_entry::<Speakers>(&keys, sk, sv, SPEAKER_KEYS);
+                    }
+                }
+            }
+            ("report", Value::Mapping(m)) => {
+                for (rk, rv) in m {
+                    if let Some(rk) = rk.as_str() {
+                        p.check_entry::<ReportSettings>(&keys, rk, rv, REPORT_KEYS);
                     }
                 }
             }
@@ -963,6 +992,10 @@ speakers:
   # Optional regular expression recognising a turn's start, with a
   # `speaker` group, e.g. '^(?P<speaker>[A-Z]{{2,3}})>\s*'
   # pattern: ''
+report:
+  # Passages listed under each cell of the HTML report's heatmaps, at most
+  # (0: all); the report gives every cell's count and the command listing all.
+  passages_per_cell: 20
 "#
     )
 }

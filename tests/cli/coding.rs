@@ -458,7 +458,10 @@ fn review_takes_the_ids_that_passages_prints() {
     );
     // A range that is no auto-coded passage is named, not guessed at.
     let e = s.fails(&["review", "risk", "--accept", &format!("{path}#0-1")]);
-    assert!(e.contains("#0-1` is not auto-coded `challenges/risk`"), "{e}");
+    assert!(
+        e.contains("#0-1` is not auto-coded `challenges/risk`"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -102,6 +102,70 @@ fn every_cell_links_to_its_passages() {
     assert!(html.contains(">2</text></a>"));
 }
 
+/// A cell lists at most `passages_per_cell` passages (the flag, else the
+/// study file), with its full count, the command listing them all, and no
+/// dangling link; that command lists exactly the cell's passages.
+#[test]
+fn a_cell_lists_a_bounded_number_of_passages_and_says_how_to_see_all() {
+    let s = study_with_nasty_text();
+    s.write(
+        "corpus/alfa/c.md",
+        "---\ncase: Alfa\n---\nAl: risk one.\n\nAl: risk two.\n\nAl: risk three.\n",
+    );
+    let full = report(&s);
+    let section = |html: &str| -> String {
+        html.split("<section class=\"cell\"")
+            .find(|x| x.contains("challenges/risk × Alfa (5)"))
+            .expect("cell section")
+            .split("</section>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(section(&full).matches("<blockquote>").count(), 5);
+    assert!(!full.contains("passages listed here"));
+    for (args, yaml) in [
+        (vec!["report", "--passages-per-cell", "2"], None),
+        (vec!["report"], Some("report:\n  passages_per_cell: 2\n")),
+    ] {
+        if let Some(y) = yaml {
+            let config = String::from_utf8(s.read("qualdex.yaml")).unwrap();
+            let config = config.split("report:").next().unwrap().to_string();
+            s.write("qualdex.yaml", config + y);
+        }
+        s.ok(&args);
+        let html = String::from_utf8(s.read("out/report.html")).unwrap();
+        let cell = section(&html);
+        assert_eq!(cell.matches("<blockquote>").count(), 2, "{args:?}");
+        let command =
+            "qualdex table matrix --rows challenges --cols case --explain challenges/risk Alfa";
+        assert!(
+            cell.contains(&format!(
+                "2 of 5 passages listed here; all of them: <code>{command}</code>"
+            )),
+            "{cell}"
+        );
+        // Every link still lands on something the page holds.
+        let ids: BTreeSet<&str> = html
+            .split(" id=\"")
+            .skip(1)
+            .map(|x| x.split('"').next().unwrap())
+            .collect();
+        for h in html.split("href=\"#").skip(1) {
+            let h = h.split('"').next().unwrap();
+            assert!(ids.contains(h), "dangling link #{h}");
+        }
+        // The command shown lists the cell's five passages.
+        let words: Vec<&str> = command.split(' ').skip(1).collect();
+        let listed = s.ok(&words);
+        assert_eq!(
+            listed.lines().filter(|l| !l.starts_with(' ')).count(),
+            5,
+            "{listed}"
+        );
+    }
+}
+
 #[test]
 fn report_is_deterministic() {
     let s = study_with_nasty_text();
