@@ -263,11 +263,7 @@ fn text_of(
     s: usize,
     e: usize,
 ) -> String {
-    bodies
-        .get(opened, path)
-        .and_then(|b| crate::corpus::slice_chars(b, s, e))
-        .unwrap_or("")
-        .to_string()
+    bodies.slice(opened, path, s, e).unwrap_or("").to_string()
 }
 
 /// A passage's id as tables print it (`path#start-end`).

@@ -59,10 +59,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
         let mut out = super::common::stdout();
         for h in &auto {
             let p = &h.passage;
-            let text = bodies
-                .get(&opened, &h.path)
-                .and_then(|b| crate::corpus::slice_chars(b, p.start, p.end))
-                .unwrap_or("");
+            let text = bodies.slice(&opened, &h.path, p.start, p.end).unwrap_or("");
             let state = if p.accepted { "accepted" } else { "pending" };
             writeln!(
                 out,
@@ -137,8 +134,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<ExitCode> {
                 // A verdict records the passage's words: never record
                 // words from a file that changed after it was coded.
                 let Some(text) = bodies
-                    .get(&opened, &h.path)
-                    .and_then(|b| crate::corpus::slice_chars(b, p.start, p.end))
+                    .slice(&opened, &h.path, p.start, p.end)
                     .map(str::to_string)
                 else {
                     bail!(

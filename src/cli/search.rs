@@ -335,8 +335,7 @@ impl<'a, W: Write> HitWriter<'a, W> {
 
 fn hit_text(opened: &Opened, bodies: &mut Bodies, h: &Hit) -> String {
     bodies
-        .get(opened, &h.path)
-        .and_then(|b| crate::corpus::slice_chars(b, h.start, h.end))
+        .slice(opened, &h.path, h.start, h.end)
         .unwrap_or("")
         .to_string()
 }

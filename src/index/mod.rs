@@ -440,16 +440,113 @@ impl Opened {
 /// A small cache of document texts for rendering hits.
 #[derive(Default)]
 pub struct Bodies {
-    cache: HashMap<String, Option<String>>,
+    cache: HashMap<String, Option<Body>>,
+}
+
+/// A transcript's text with marks from characters to bytes, so that a
+/// passage is sliced in time proportional to its length, not to its
+/// position: listing every hit of a long transcript stays linear.
+struct Body {
+    text: String,
+    ascii: bool,
+    /// The byte offset of every `MARK_EVERY`-th character.
+    marks: Vec<usize>,
+}
+
+const MARK_EVERY: usize = 256;
+
+impl Body {
+    fn new(text: String) -> Body {
+        let ascii = text.is_ascii();
+        let marks = if ascii {
+            Vec::new()
+        } else {
+            text.char_indices()
+                .step_by(MARK_EVERY)
+                .map(|(b, _)| b)
+                .collect()
+        };
+        Body { text, ascii, marks }
+    }
+
+    /// Characters `start..end`, or `None` when they are not all there.
+    fn slice(&self, start: usize, end: usize) -> Option<&str> {
+        if end < start {
+            return None;
+        }
+        if self.ascii {
+            return self.text.get(start..end);
+        }
+        // Walk from the nearest mark at or before `start`; never over the
+        // whole text.
+        let mark = (start / MARK_EVERY).min(self.marks.len().saturating_sub(1));
+        let from = *self.marks.get(mark)?;
+        let mut it = self.text[from..]
+            .char_indices()
+            .map(|(b, _)| from + b)
+            .chain(std::iter::once(self.text.len()));
+        let bs = it.nth(start - mark * MARK_EVERY)?;
+        let be = if end == start {
+            bs
+        } else {
+            it.nth(end - start - 1)?
+        };
+        Some(&self.text[bs..be])
+    }
 }
 
 impl Bodies {
+    fn body<'a>(&'a mut self, opened: &Opened, path: &str) -> Option<&'a Body> {
+        if !self.cache.contains_key(path) {
+            let body = opened.body(path).map(Body::new);
+            self.cache.insert(path.to_string(), body);
+        }
+        self.cache.get(path)?.as_ref()
+    }
+
     /// The text of `path`, read once; `None` when its file changed since it
     /// was indexed (see [`Opened::body`]).
     pub fn get<'a>(&'a mut self, opened: &Opened, path: &str) -> Option<&'a str> {
-        self.cache
-            .entry(path.to_string())
-            .or_insert_with(|| opened.body(path))
-            .as_deref()
+        self.body(opened, path).map(|b| b.text.as_str())
+    }
+
+    /// Characters `start..end` of `path`'s text (as [`Bodies::get`] reads
+    /// it), in time proportional to the passage's length.
+    pub fn slice<'a>(
+        &'a mut self,
+        opened: &Opened,
+        path: &str,
+        start: usize,
+        end: usize,
+    ) -> Option<&'a str> {
+        self.body(opened, path)?.slice(start, end)
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    #[test]
+    fn a_body_slices_as_slice_chars_does_anywhere() {
+        for size in [0, 1, 255, 256, 512, 2000] {
+            let text: String = (0..size)
+                .map(|i| ['a', 'é', '😀', ' ', 'ß'][(i * 7 + i / 3) % 5])
+                .collect();
+            let n = text.chars().count();
+            let body = super::Body::new(text.clone());
+            for start in (0..=n + 2).step_by(37) {
+                for len in [0, 1, 5, 255, 256, 257, 900, n] {
+                    let end = start + len;
+                    assert_eq!(
+                        body.slice(start, end),
+                        crate::corpus::slice_chars(&text, start, end),
+                        "{start}..{end}"
+                    );
+                }
+            }
+            assert_eq!(body.slice(5, 4), None);
+        }
+        let ascii = super::Body::new("plain text".to_string());
+        assert_eq!(ascii.slice(6, 10), Some("text"));
+        assert_eq!(ascii.slice(6, 11), None);
     }
 }

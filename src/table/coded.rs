@@ -176,8 +176,7 @@ impl<'a> Coded<'a> {
     /// A passage's text.
     pub fn text(&self, path: &str, start: usize, end: usize) -> String {
         let mut b = self.bodies.borrow_mut();
-        b.get(self.opened, path)
-            .and_then(|t| crate::corpus::slice_chars(t, start, end))
+        b.slice(self.opened, path, start, end)
             .unwrap_or("")
             .to_string()
     }
